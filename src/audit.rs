@@ -1,0 +1,308 @@
+//! Orchestration: expand inputs, plan shards, scan their units in parallel (rayon), hand results
+//! to the sink in input order, and summarize. Output order does not depend on the thread count.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::corpus::{CorpusStats, Count};
+use crate::hash::{Key, KeySource};
+use crate::scan::{BatchResult, ScanConfig, Scanner};
+use crate::schema::OUTPUT_VERSION;
+use crate::sink::Sink;
+use crate::source::{self, BadLine, Format, Planned, ReadOptions, Shard, Unit};
+use crate::{Error, Result};
+
+/// What to do when a shard cannot be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnShardError {
+    /// Report it in the summary and audit the rest.
+    #[default]
+    Skip,
+    /// Stop the audit; no outputs are committed.
+    Fail,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditOptions {
+    pub scan: ScanConfig,
+    pub read: ReadOptions,
+    pub on_shard_error: OnShardError,
+}
+
+/// Progress reported from the core; front ends decide how to show it.
+pub trait Progress: Sync {
+    /// Total on-disk bytes and shard count, once planning is done.
+    fn start(&self, _total_bytes: u64, _shards: usize) {}
+    /// Records and text bytes scanned since the last call.
+    fn scanned(&self, _records: u64, _text_bytes: u64) {}
+    /// On-disk bytes of units completed since the last call.
+    fn completed(&self, _bytes: u64) {}
+}
+
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// Lines skipped per shard that are listed by number in the summary (the count is always exact).
+const BAD_LINES_LISTED: usize = 20;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ShardSummary {
+    pub shard: String,
+    pub format: Format,
+    pub bytes: u64,
+    /// `ok`, `partial` (some units failed after others were audited) or `failed`.
+    pub status: &'static str,
+    pub records: u64,
+    pub text_bytes: u64,
+    pub findings: u64,
+    pub kinds: BTreeMap<String, u64>,
+    pub skipped_lines: u64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub bad_lines: Vec<BadLine>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedShard {
+    pub shard: String,
+    pub category: &'static str,
+    pub error: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub shardguard_version: &'static str,
+    pub output_version: u32,
+    pub inputs: Vec<String>,
+    pub config: ScanConfig,
+    /// Whether `value_hash` used a user key (stable across runs) or a random per-run key.
+    pub key: KeySource,
+    pub started_unix: f64,
+    pub elapsed_seconds: f64,
+    pub shards_total: usize,
+    pub shards_failed: usize,
+    pub records: u64,
+    pub text_bytes: u64,
+    pub null_texts: u64,
+    pub findings: u64,
+    pub records_flagged: u64,
+    pub detectors: BTreeMap<String, Count>,
+    pub kinds: BTreeMap<String, Count>,
+    pub shards: Vec<ShardSummary>,
+    pub failed_shards: Vec<FailedShard>,
+}
+
+impl Summary {
+    /// Number of findings for a detector or kind name (case-insensitive), or `any`.
+    pub fn count(&self, name: &str) -> Option<u64> {
+        let n = name.to_ascii_lowercase();
+        if n == "any" || n == "findings" {
+            return Some(self.findings);
+        }
+        if n == "failed_shards" {
+            return Some(self.shards_failed as u64);
+        }
+        if let Some(c) = self.detectors.get(&n) {
+            return Some(c.findings);
+        }
+        if crate::detect::DetectorId::ALL.iter().any(|d| d.as_str() == n) {
+            return Some(0);
+        }
+        let upper = name.to_ascii_uppercase();
+        self.kinds.get(&upper).map(|c| c.findings).or_else(|| {
+            crate::detect::KINDS
+                .iter()
+                .any(|(_, k)| *k == upper)
+                .then_some(0)
+        })
+    }
+}
+
+struct ShardState {
+    stats: CorpusStats,
+    units_failed: usize,
+    units_total: usize,
+    errors: Vec<Error>,
+    bad_lines: Vec<BadLine>,
+    skipped_lines: u64,
+}
+
+struct UnitResult {
+    batches: Vec<BatchResult>,
+    bad_lines: Vec<BadLine>,
+    error: Option<Error>,
+}
+
+fn process_unit(
+    shard: &Shard,
+    planned: &Planned,
+    unit: &Unit,
+    scanner: &Scanner,
+    read: &ReadOptions,
+    progress: &dyn Progress,
+) -> UnitResult {
+    let mut batches = Vec::new();
+    let res = source::read_unit(shard, planned, unit, read, &mut |sb| {
+        let r = scanner.scan(&shard.name, sb.first_row, &sb.batch, &planned.columns)?;
+        progress.scanned(r.stats.records, r.stats.text_bytes);
+        batches.push(r);
+        Ok(())
+    });
+    progress.completed(unit.bytes);
+    match res {
+        Ok(notes) => UnitResult {
+            batches,
+            bad_lines: notes.bad_lines,
+            error: None,
+        },
+        Err(e) => UnitResult {
+            batches,
+            bad_lines: Vec::new(),
+            error: Some(e),
+        },
+    }
+}
+
+/// Audits `inputs` (files, directories, globs) into `sink`, on the current rayon pool.
+pub fn run(
+    inputs: &[String],
+    opts: &AuditOptions,
+    key: Key,
+    sink: &mut dyn Sink,
+    progress: &dyn Progress,
+) -> Result<Summary> {
+    let started = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let t0 = Instant::now();
+    let key_source = key.source();
+    let shards = source::expand(inputs)?;
+    let scanner = Scanner::new(opts.scan.clone(), key)?;
+
+    let plans: Vec<Result<Arc<Planned>>> = shards
+        .par_iter()
+        .enumerate()
+        .map(|(i, s)| source::plan(i, s, &scanner).map(Arc::new))
+        .collect();
+    let mut states: Vec<ShardState> = shards
+        .iter()
+        .map(|_| ShardState {
+            stats: CorpusStats::default(),
+            units_failed: 0,
+            units_total: 0,
+            errors: Vec::new(),
+            bad_lines: Vec::new(),
+            skipped_lines: 0,
+        })
+        .collect();
+    let mut units: Vec<(Arc<Planned>, Unit)> = Vec::new();
+    for (i, p) in plans.into_iter().enumerate() {
+        match p {
+            Ok(p) => {
+                states[i].units_total = p.units.len();
+                units.extend(p.units.iter().map(|u| (p.clone(), u.clone())));
+            }
+            Err(e) if opts.on_shard_error == OnShardError::Fail => return Err(e),
+            Err(e) => states[i].errors.push(e),
+        }
+    }
+    progress.start(units.iter().map(|(_, u)| u.bytes).sum(), shards.len());
+
+    // Windows of a few units per thread: parallel inside a window, written in order after it.
+    let window = (rayon::current_num_threads() * 2).max(1);
+    for w in units.chunks(window) {
+        let results: Vec<UnitResult> = w
+            .par_iter()
+            .map(|(p, u)| process_unit(&shards[u.shard], p, u, &scanner, &opts.read, progress))
+            .collect();
+        for ((_, u), r) in w.iter().zip(results) {
+            let st = &mut states[u.shard];
+            for b in &r.batches {
+                sink.findings(&b.findings)?;
+                sink.records(&b.records)?;
+                st.stats.merge(&b.stats);
+            }
+            st.skipped_lines += r.bad_lines.len() as u64;
+            let room = BAD_LINES_LISTED.saturating_sub(st.bad_lines.len());
+            st.bad_lines.extend(r.bad_lines.into_iter().take(room));
+            if let Some(e) = r.error {
+                if opts.on_shard_error == OnShardError::Fail {
+                    return Err(e);
+                }
+                st.units_failed += 1;
+                st.errors.push(e);
+            }
+        }
+    }
+
+    let mut total = CorpusStats::default();
+    let mut shard_summaries = Vec::with_capacity(shards.len());
+    let mut failed = Vec::new();
+    for (s, st) in shards.iter().zip(&states) {
+        total.merge(&st.stats);
+        let status = if st.errors.is_empty() {
+            "ok"
+        } else if st.units_total > st.units_failed {
+            "partial"
+        } else {
+            "failed"
+        };
+        for e in &st.errors {
+            failed.push(FailedShard {
+                shard: s.name.clone(),
+                category: e.category(),
+                error: e.to_string(),
+            });
+        }
+        shard_summaries.push(ShardSummary {
+            shard: s.name.clone(),
+            format: s.format,
+            bytes: s.size,
+            status,
+            records: st.stats.records,
+            text_bytes: st.stats.text_bytes,
+            findings: st.stats.findings(),
+            kinds: st
+                .stats
+                .by_kind
+                .iter()
+                .map(|(k, c)| (k.clone(), c.findings))
+                .collect(),
+            skipped_lines: st.skipped_lines,
+            bad_lines: st.bad_lines.clone(),
+            errors: st.errors.iter().map(|e| e.to_string()).collect(),
+        });
+    }
+    let summary = Summary {
+        shardguard_version: env!("CARGO_PKG_VERSION"),
+        output_version: OUTPUT_VERSION,
+        inputs: inputs.to_vec(),
+        config: opts.scan.clone(),
+        key: key_source,
+        started_unix: started,
+        elapsed_seconds: t0.elapsed().as_secs_f64(),
+        shards_total: shards.len(),
+        shards_failed: states.iter().filter(|s| !s.errors.is_empty()).count(),
+        records: total.records,
+        text_bytes: total.text_bytes,
+        null_texts: total.null_texts,
+        findings: total.findings(),
+        records_flagged: total.records_flagged,
+        detectors: total
+            .by_detector
+            .iter()
+            .map(|(d, c)| (d.as_str().to_string(), *c))
+            .collect(),
+        kinds: total.by_kind.clone(),
+        shards: shard_summaries,
+        failed_shards: failed,
+    };
+    sink.finish(&summary)?;
+    Ok(summary)
+}

@@ -1,0 +1,167 @@
+//! Pure per-text scans: no state, no IO. Each detector reads one text value and appends [`Hit`]s.
+
+pub mod unicode;
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// The detector families of the output contract, in the order of the `records.parquet` columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DetectorId {
+    Pii,
+    Secret,
+    Unicode,
+    Dedup,
+    Poison,
+    Outlier,
+    Memorization,
+}
+
+impl DetectorId {
+    pub const ALL: [DetectorId; 7] = [
+        DetectorId::Pii,
+        DetectorId::Secret,
+        DetectorId::Unicode,
+        DetectorId::Dedup,
+        DetectorId::Poison,
+        DetectorId::Outlier,
+        DetectorId::Memorization,
+    ];
+
+    /// Detectors this build can run.
+    pub const AVAILABLE: [DetectorId; 1] = [DetectorId::Unicode];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DetectorId::Pii => "pii",
+            DetectorId::Secret => "secret",
+            DetectorId::Unicode => "unicode",
+            DetectorId::Dedup => "dedup",
+            DetectorId::Poison => "poison",
+            DetectorId::Outlier => "outlier",
+            DetectorId::Memorization => "memorization",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn is_available(self) -> bool {
+        Self::AVAILABLE.contains(&self)
+    }
+}
+
+impl fmt::Display for DetectorId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for DetectorId {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim().to_ascii_lowercase();
+        let id = DetectorId::ALL
+            .into_iter()
+            .find(|d| d.as_str() == s)
+            .ok_or_else(|| {
+                crate::Error::Config(format!(
+                    "unknown detector '{s}' (known: {})",
+                    names(&DetectorId::ALL)
+                ))
+            })?;
+        if !id.is_available() {
+            return Err(crate::Error::Config(format!(
+                "detector '{s}' is not available in this version (available: {})",
+                names(&DetectorId::AVAILABLE)
+            )));
+        }
+        Ok(id)
+    }
+}
+
+/// Every kind the available detectors can report, with its detector.
+pub const KINDS: &[(DetectorId, &str)] = &[
+    (DetectorId::Unicode, unicode::BIDI_CONTROL),
+    (DetectorId::Unicode, unicode::ZERO_WIDTH),
+    (DetectorId::Unicode, unicode::TAG_CHARACTERS),
+    (DetectorId::Unicode, unicode::CONFUSABLE),
+];
+
+fn names(ids: &[DetectorId]) -> String {
+    ids.iter().map(|d| d.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// One finding inside one text value, as a detector reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub detector: DetectorId,
+    /// Finding kind, e.g. `BIDI_CONTROL`.
+    pub kind: &'static str,
+    /// UTF-8 byte span in the text (`start..end`, on char boundaries).
+    pub start: usize,
+    pub end: usize,
+    /// Confidence / severity in `[0, 1]`.
+    pub score: f64,
+    /// What is safe to show of the value (masked for PII).
+    pub preview: String,
+    /// Small JSON object with detector-specific evidence.
+    pub detail: Option<String>,
+}
+
+/// A scan over one text value. Implementations must be pure: same text, same hits.
+pub trait TextDetector: Send + Sync {
+    fn id(&self) -> DetectorId;
+    /// Appends hits for `text` to `out`, ordered by `start`.
+    fn scan(&self, text: &str, out: &mut Vec<Hit>);
+}
+
+/// Index of the first byte `>= 0x80` at or after `from`, or `bytes.len()`.
+/// Word-at-a-time so ASCII-heavy text is skipped at memory speed.
+#[inline]
+pub fn next_non_ascii(bytes: &[u8], from: usize) -> usize {
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut i = from;
+    while i + 8 <= bytes.len() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&bytes[i..i + 8]);
+        let m = u64::from_le_bytes(w) & HI;
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < bytes.len() && bytes[i] < 0x80 {
+        i += 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_non_ascii_finds_every_position() {
+        let s = "abcdefghijklmnopé qrstuvwxyz😀";
+        let b = s.as_bytes();
+        let expect: Vec<usize> = (0..b.len()).filter(|&i| b[i] >= 0x80).collect();
+        let mut got = vec![];
+        let mut i = next_non_ascii(b, 0);
+        while i < b.len() {
+            got.push(i);
+            i = next_non_ascii(b, i + 1);
+        }
+        assert_eq!(got, expect);
+    }
+
+    #[test]
+    fn detector_names_parse() {
+        assert_eq!("Unicode".parse::<DetectorId>().unwrap(), DetectorId::Unicode);
+        assert!("bogus".parse::<DetectorId>().is_err());
+    }
+}

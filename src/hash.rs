@@ -1,0 +1,112 @@
+//! Keyed hashing of found values, so equal values can be matched across shards and runs
+//! without the reports containing the values themselves.
+
+use std::fmt;
+
+use crate::{Error, Result};
+
+/// Environment variable holding the hex key.
+pub const KEY_ENV: &str = "SHARDGUARD_KEY";
+
+/// A 256-bit secret key for `value_hash` (BLAKE3 keyed mode).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Key {
+    bytes: [u8; 32],
+    source: KeySource,
+}
+
+/// Where the key came from, reported in `summary.json` (never the key itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeySource {
+    /// Given by the user: hashes are stable across runs that use the same key.
+    User,
+    /// Drawn at random for this run: hashes match only within the run.
+    RandomPerRun,
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Key({:?}, <redacted>)", self.source)
+    }
+}
+
+impl Key {
+    /// Parses a hex key of at least 16 bytes (32 hex digits); it is stretched to 32 bytes.
+    pub fn from_hex(hex: &str) -> Result<Self> {
+        let hex = hex.trim();
+        if hex.len() < 32 || hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::Config(
+                "the key must be an even number of hex digits, at least 32 (16 bytes)".into(),
+            ));
+        }
+        let raw: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(0))
+            .collect();
+        Ok(Key {
+            bytes: blake3::derive_key("shardguard value_hash v1", &raw),
+            source: KeySource::User,
+        })
+    }
+
+    /// A fresh random key for this run.
+    pub fn random() -> Result<Self> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes)
+            .map_err(|e| Error::Config(format!("no system randomness for a key: {e}")))?;
+        Ok(Key {
+            bytes,
+            source: KeySource::RandomPerRun,
+        })
+    }
+
+    /// The key from a file (hex), else `SHARDGUARD_KEY`, else a random per-run key.
+    pub fn resolve(key_file: Option<&std::path::Path>) -> Result<Self> {
+        if let Some(path) = key_file {
+            let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+            return Self::from_hex(&text);
+        }
+        match std::env::var(KEY_ENV) {
+            Ok(v) if !v.trim().is_empty() => Self::from_hex(&v),
+            _ => Self::random(),
+        }
+    }
+
+    pub fn source(&self) -> KeySource {
+        self.source
+    }
+
+    /// 128-bit keyed hash of `value`, as 32 hex digits.
+    pub fn hash_hex(&self, value: &[u8]) -> String {
+        let h = blake3::keyed_hash(&self.bytes, value);
+        let mut s = String::with_capacity(32);
+        for b in &h.as_bytes()[..16] {
+            s.push_str(&format!("{b:02x}"));
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_key_same_hash_different_key_different_hash() {
+        let a = Key::from_hex("00112233445566778899aabbccddeeff").unwrap();
+        let b = Key::from_hex("00112233445566778899aabbccddeeff").unwrap();
+        let c = Key::from_hex("ff112233445566778899aabbccddeeff").unwrap();
+        assert_eq!(a.hash_hex(b"x@y.org"), b.hash_hex(b"x@y.org"));
+        assert_ne!(a.hash_hex(b"x@y.org"), c.hash_hex(b"x@y.org"));
+        assert_eq!(a.hash_hex(b"v").len(), 32);
+        assert!(!format!("{a:?}").contains("0011"));
+    }
+
+    #[test]
+    fn bad_keys_are_refused() {
+        assert!(Key::from_hex("abc").is_err());
+        assert!(Key::from_hex(&"zz".repeat(16)).is_err());
+        assert_ne!(Key::random().unwrap().hash_hex(b"v"), Key::random().unwrap().hash_hex(b"v"));
+    }
+}

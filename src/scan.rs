@@ -1,0 +1,345 @@
+//! The per-batch call shared by the CLI, the Python API and distributed engines:
+//! one Arrow `RecordBatch` in, findings and per-record rows out. Pure: no IO.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Schema};
+
+use crate::corpus::CorpusStats;
+use crate::detect::{unicode::UnicodeDetector, DetectorId, Hit, TextDetector};
+use crate::hash::Key;
+use crate::schema::{FindingsBuilder, Located, RecordRow, RecordsBuilder};
+use crate::text::{is_text_type, text_array, CharOffsets, TextColumn};
+use crate::{Error, Result};
+
+/// Id columns tried, in order, when none is named.
+pub const DEFAULT_ID_COLUMNS: [&str; 2] = ["id", "doc_id"];
+
+/// What to scan and how to report it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ScanConfig {
+    pub text_column: String,
+    /// `None`: the first of [`DEFAULT_ID_COLUMNS`] present, if any.
+    pub id_column: Option<String>,
+    pub label_column: Option<String>,
+    pub detectors: Vec<DetectorId>,
+    /// Put raw values in `preview` instead of masked ones.
+    pub reveal: bool,
+}
+
+impl Default for ScanConfig {
+    fn default() -> Self {
+        Self {
+            text_column: "text".into(),
+            id_column: None,
+            label_column: None,
+            detectors: DetectorId::AVAILABLE.to_vec(),
+            reveal: false,
+        }
+    }
+}
+
+/// Columns of one input schema resolved against a [`ScanConfig`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Columns {
+    pub text: String,
+    pub id: Option<String>,
+    pub label: Option<String>,
+}
+
+impl Columns {
+    /// Names of the columns to read, for projection.
+    pub fn names(&self) -> Vec<&str> {
+        let mut v = vec![self.text.as_str()];
+        v.extend(self.id.as_deref());
+        v.extend(self.label.as_deref());
+        v
+    }
+}
+
+/// Result of scanning one batch.
+pub struct BatchResult {
+    pub findings: RecordBatch,
+    pub records: RecordBatch,
+    pub stats: CorpusStats,
+}
+
+/// Configured detectors plus the hashing key. Cheap to share across threads.
+pub struct Scanner {
+    config: ScanConfig,
+    key: Key,
+    detectors: Vec<Box<dyn TextDetector>>,
+}
+
+impl Scanner {
+    pub fn new(config: ScanConfig, key: Key) -> Result<Self> {
+        if config.detectors.is_empty() {
+            return Err(Error::Config("no detector selected".into()));
+        }
+        let mut detectors: Vec<Box<dyn TextDetector>> = Vec::new();
+        for d in &config.detectors {
+            match d {
+                DetectorId::Unicode => detectors.push(Box::new(UnicodeDetector)),
+                other => {
+                    return Err(Error::Config(format!(
+                        "detector '{other}' is not available in this version"
+                    )))
+                }
+            }
+        }
+        Ok(Self {
+            config,
+            key,
+            detectors,
+        })
+    }
+
+    pub fn config(&self) -> &ScanConfig {
+        &self.config
+    }
+
+    pub fn key(&self) -> &Key {
+        &self.key
+    }
+
+    /// Checks `schema` and picks the columns to read. `shard` names the input in errors.
+    pub fn resolve_columns(&self, schema: &Schema, shard: &str) -> Result<Columns> {
+        let c = &self.config;
+        let text = match schema.field_with_name(&c.text_column) {
+            Ok(f) if is_text_type(f.data_type()) => f.name().clone(),
+            Ok(f) => {
+                return Err(Error::schema(
+                    shard,
+                    format!(
+                        "text column '{}' has type {}, not a string type; string columns: {}",
+                        c.text_column,
+                        f.data_type(),
+                        string_columns(schema)
+                    ),
+                ))
+            }
+            Err(_) => {
+                return Err(Error::schema(
+                    shard,
+                    format!(
+                        "no text column '{}'; string columns: {} (choose one with --text-column)",
+                        c.text_column,
+                        string_columns(schema)
+                    ),
+                ))
+            }
+        };
+        let id = match &c.id_column {
+            Some(name) => {
+                let f = schema.field_with_name(name).map_err(|_| {
+                    Error::schema(shard, format!("no id column '{name}'"))
+                })?;
+                check_scalar(f.data_type(), shard, "id", name)?;
+                Some(name.clone())
+            }
+            None => DEFAULT_ID_COLUMNS
+                .iter()
+                .find(|n| {
+                    schema
+                        .field_with_name(n)
+                        .is_ok_and(|f| check_scalar(f.data_type(), shard, "id", n).is_ok())
+                })
+                .map(|n| n.to_string()),
+        };
+        let label = match &c.label_column {
+            Some(name) => {
+                let f = schema.field_with_name(name).map_err(|_| {
+                    Error::schema(shard, format!("no label column '{name}'"))
+                })?;
+                check_scalar(f.data_type(), shard, "label", name)?;
+                Some(name.clone())
+            }
+            None => None,
+        };
+        Ok(Columns { text, id, label })
+    }
+
+    /// Scans one batch whose first row is row `first_row` of `shard`.
+    pub fn scan(
+        &self,
+        shard: &str,
+        first_row: i64,
+        batch: &RecordBatch,
+        cols: &Columns,
+    ) -> Result<BatchResult> {
+        let bad = |m: String| Error::schema(shard, m);
+        let text = batch
+            .column_by_name(&cols.text)
+            .ok_or_else(|| bad(format!("no text column '{}'", cols.text)))?;
+        let text = text_array(text).map_err(|m| bad(format!("text column '{}' {m}", cols.text)))?;
+        let text = TextColumn::new(text.as_ref())
+            .ok_or_else(|| bad(format!("text column '{}' is not a string column", cols.text)))?;
+        let ids = match &cols.id {
+            Some(name) => Some(id_strings(batch, name).map_err(bad)?),
+            None => None,
+        };
+        let ids = ids.as_ref().map(|a| {
+            a.as_any()
+                .downcast_ref::<StringArray>()
+                .expect("id column cast to Utf8")
+        });
+
+        let n = batch.num_rows();
+        let mut findings = FindingsBuilder::default();
+        let mut records = RecordsBuilder::with_capacity(n);
+        let mut stats = CorpusStats::default();
+        let mut hits: Vec<Hit> = Vec::new();
+        let mut flags: Vec<&'static str> = Vec::new();
+        for i in 0..n {
+            let row = first_row + i as i64;
+            let doc_id = ids.and_then(|a| (!a.is_null(i)).then(|| a.value(i)));
+            let value = text.get(i);
+            hits.clear();
+            flags.clear();
+            let mut counts = [0i64; DetectorId::ALL.len()];
+            if let Some(t) = value {
+                for d in &self.detectors {
+                    d.scan(t, &mut hits);
+                }
+                hits.sort_by(|a, b| (a.start, a.end, a.kind).cmp(&(b.start, b.end, b.kind)));
+                let mut offsets = CharOffsets::new(t);
+                for h in &hits {
+                    counts[h.detector.index()] += 1;
+                    if !flags.contains(&h.kind) {
+                        flags.push(h.kind);
+                    }
+                    let raw = &t[h.start..h.end];
+                    let start_char = offsets.at(h.start);
+                    let end_char = offsets.at(h.end);
+                    findings.append(
+                        shard,
+                        &cols.text,
+                        &Located {
+                            row,
+                            doc_id,
+                            hit: h,
+                            start_char,
+                            end_char,
+                            value_hash: Some(self.key.hash_hex(raw.as_bytes())),
+                            preview: if self.config.reveal { raw } else { &h.preview },
+                        },
+                    );
+                }
+                flags.sort_unstable();
+            }
+            stats.observe(value, &hits);
+            records.append(
+                shard,
+                &RecordRow {
+                    row,
+                    doc_id,
+                    counts,
+                    flags: &flags,
+                },
+            );
+        }
+        Ok(BatchResult {
+            findings: findings.finish(),
+            records: records.finish(),
+            stats,
+        })
+    }
+}
+
+fn string_columns(schema: &Schema) -> String {
+    let names: Vec<String> = schema
+        .fields()
+        .iter()
+        .filter(|f| is_text_type(f.data_type()))
+        .map(|f| format!("'{}'", f.name()))
+        .collect();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+fn check_scalar(dt: &DataType, shard: &str, role: &str, name: &str) -> Result<()> {
+    let ok = is_text_type(dt) || dt.is_integer() || matches!(dt, DataType::Boolean);
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::schema(
+            shard,
+            format!("{role} column '{name}' has type {dt}; expected a string or integer"),
+        ))
+    }
+}
+
+/// The id column as Utf8, whatever its string or integer type.
+fn id_strings(batch: &RecordBatch, name: &str) -> Result<ArrayRef, String> {
+    let col = batch
+        .column_by_name(name)
+        .ok_or_else(|| format!("no id column '{name}'"))?;
+    if col.data_type() == &DataType::Utf8 {
+        return Ok(col.clone());
+    }
+    arrow::compute::cast(col, &DataType::Utf8)
+        .map(|a| Arc::new(a) as ArrayRef)
+        .map(|a| a as ArrayRef)
+        .map_err(|e| format!("id column '{name}': {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Int64Array, LargeStringArray};
+    use arrow::datatypes::Field;
+
+    fn key() -> Key {
+        Key::from_hex("000102030405060708090a0b0c0d0e0f").unwrap()
+    }
+
+    #[test]
+    fn scan_reports_rows_offsets_and_records() {
+        let texts = LargeStringArray::from(vec![Some("ok"), None, Some("é x\u{202E}y")]);
+        let ids = Int64Array::from(vec![10, 11, 12]);
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("text", DataType::LargeUtf8, true),
+            Field::new("id", DataType::Int64, false),
+        ]));
+        let batch =
+            RecordBatch::try_new(schema.clone(), vec![Arc::new(texts), Arc::new(ids)]).unwrap();
+        let s = Scanner::new(ScanConfig::default(), key()).unwrap();
+        let cols = s.resolve_columns(&schema, "mem").unwrap();
+        assert_eq!(cols.id.as_deref(), Some("id"));
+        let r = s.scan("mem", 100, &batch, &cols).unwrap();
+        assert_eq!(r.findings.num_rows(), 1);
+        assert_eq!(r.records.num_rows(), 3);
+        let f = &r.findings;
+        let i64col = |n: &str| {
+            f.column_by_name(n)
+                .unwrap()
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .unwrap()
+                .value(0)
+        };
+        assert_eq!(i64col("row"), 102);
+        assert_eq!((i64col("start_byte"), i64col("end_byte")), (4, 7));
+        assert_eq!((i64col("start_char"), i64col("end_char")), (3, 4));
+        assert_eq!(r.stats.records, 3);
+        assert_eq!(r.stats.null_texts, 1);
+    }
+
+    #[test]
+    fn missing_text_column_lists_string_columns() {
+        let schema = Schema::new(vec![
+            Field::new("body", DataType::Utf8, true),
+            Field::new("n", DataType::Int64, true),
+        ]);
+        let s = Scanner::new(ScanConfig::default(), key()).unwrap();
+        let e = s.resolve_columns(&schema, "a.parquet").unwrap_err().to_string();
+        assert!(e.contains("a.parquet") && e.contains("'body'") && !e.contains("'n'"), "{e}");
+        let schema = Schema::new(vec![Field::new("text", DataType::Int64, true)]);
+        let e = s.resolve_columns(&schema, "b").unwrap_err().to_string();
+        assert!(e.contains("Int64"), "{e}");
+    }
+}

@@ -1,0 +1,172 @@
+//! Where results go. The audit hands every batch result to a [`Sink`]; only sinks touch the disk.
+//! [`DirSink`] writes `findings.parquet`, `records.parquet` and `summary.json` under temporary
+//! names and renames them into place only when the audit completed.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use arrow::array::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use crate::audit::Summary;
+use crate::schema::{findings_schema, records_schema};
+use crate::{Error, Result};
+
+pub const FINDINGS_FILE: &str = "findings.parquet";
+pub const RECORDS_FILE: &str = "records.parquet";
+pub const SUMMARY_FILE: &str = "summary.json";
+
+pub trait Sink {
+    fn findings(&mut self, batch: &RecordBatch) -> Result<()>;
+    fn records(&mut self, batch: &RecordBatch) -> Result<()>;
+    /// Called once, after every batch, when the audit completed.
+    fn finish(&mut self, summary: &Summary) -> Result<()>;
+}
+
+/// Keeps everything in memory (notebooks, tests).
+#[derive(Default)]
+pub struct MemorySink {
+    pub findings: Vec<RecordBatch>,
+    pub records: Vec<RecordBatch>,
+    pub summary: Option<Summary>,
+}
+
+impl Sink for MemorySink {
+    fn findings(&mut self, batch: &RecordBatch) -> Result<()> {
+        if batch.num_rows() > 0 {
+            self.findings.push(batch.clone());
+        }
+        Ok(())
+    }
+    fn records(&mut self, batch: &RecordBatch) -> Result<()> {
+        if batch.num_rows() > 0 {
+            self.records.push(batch.clone());
+        }
+        Ok(())
+    }
+    fn finish(&mut self, summary: &Summary) -> Result<()> {
+        self.summary = Some(summary.clone());
+        Ok(())
+    }
+}
+
+/// A file written under a hidden temporary name, renamed into place on commit, removed if dropped
+/// uncommitted.
+struct Staged {
+    tmp: PathBuf,
+    dest: PathBuf,
+    committed: bool,
+}
+
+impl Staged {
+    fn new(dir: &Path, name: &str) -> Self {
+        Self {
+            tmp: dir.join(format!(".{name}.partial-{}", std::process::id())),
+            dest: dir.join(name),
+            committed: false,
+        }
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        std::fs::rename(&self.tmp, &self.dest).map_err(|e| Error::output(&self.dest, e))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+struct TableFile {
+    staged: Staged,
+    writer: Option<ArrowWriter<File>>,
+}
+
+impl TableFile {
+    fn create(dir: &Path, name: &str, schema: arrow::datatypes::SchemaRef) -> Result<Self> {
+        let staged = Staged::new(dir, name);
+        let file = File::create(&staged.tmp).map_err(|e| Error::output(&staged.tmp, e))?;
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            .set_created_by(format!("shardguard {}", env!("CARGO_PKG_VERSION")))
+            .build();
+        let writer = ArrowWriter::try_new(file, schema, Some(props))
+            .map_err(|e| Error::output(&staged.dest, e))?;
+        Ok(Self {
+            staged,
+            writer: Some(writer),
+        })
+    }
+
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        match &mut self.writer {
+            Some(w) => w.write(batch).map_err(|e| Error::output(&self.staged.dest, e)),
+            None => Err(Error::output(&self.staged.dest, "already closed")),
+        }
+    }
+
+    fn close(&mut self) -> Result<()> {
+        if let Some(w) = self.writer.take() {
+            w.close().map_err(|e| Error::output(&self.staged.dest, e))?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes the audit's output files into a directory.
+pub struct DirSink {
+    dir: PathBuf,
+    findings: TableFile,
+    records: TableFile,
+}
+
+impl DirSink {
+    pub fn create(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref().to_path_buf();
+        std::fs::create_dir_all(&dir).map_err(|e| Error::output(&dir, e))?;
+        Ok(Self {
+            findings: TableFile::create(&dir, FINDINGS_FILE, findings_schema())?,
+            records: TableFile::create(&dir, RECORDS_FILE, records_schema())?,
+            dir,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl Sink for DirSink {
+    fn findings(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.findings.write(batch)
+    }
+
+    fn records(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.records.write(batch)
+    }
+
+    fn finish(&mut self, summary: &Summary) -> Result<()> {
+        self.findings.close()?;
+        self.records.close()?;
+        let mut staged = Staged::new(&self.dir, SUMMARY_FILE);
+        let json = serde_json::to_vec_pretty(summary).map_err(|e| Error::output(&staged.dest, e))?;
+        File::create(&staged.tmp)
+            .and_then(|mut f| f.write_all(&json).and_then(|_| f.sync_all()))
+            .map_err(|e| Error::output(&staged.tmp, e))?;
+        // Tables first, summary last: a summary.json on disk means the tables beside it are whole.
+        self.findings.staged.commit()?;
+        self.records.staged.commit()?;
+        staged.commit()
+    }
+}

@@ -1,0 +1,113 @@
+//! Parquet: footer read once per shard, then each row group is its own unit, read with column
+//! projection in batches so memory follows the batch size, not the file size.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+use parquet::arrow::ProjectionMask;
+
+use super::{Part, Planned, ReadOptions, Shard, SourceBatch, Unit};
+use crate::scan::Scanner;
+use crate::{Error, Location, Result};
+
+pub(crate) struct ParquetPlan {
+    metadata: ArrowReaderMetadata,
+    projection: Vec<usize>,
+}
+
+fn open(shard: &Shard) -> Result<File> {
+    File::open(&shard.path).map_err(|e| Error::io(&shard.path, e))
+}
+
+pub(super) fn plan(index: usize, shard: &Shard, scanner: &Scanner) -> Result<Planned> {
+    let mut file = open(shard)?;
+    check_magic(&mut file, shard)?;
+    let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+        .map_err(|e| Error::shard(&shard.name, Location::Shard, format!("unreadable Parquet footer: {e}")))?;
+    let schema = metadata.schema().clone();
+    let columns = scanner.resolve_columns(&schema, &shard.name)?;
+    let projection = columns
+        .names()
+        .iter()
+        .filter_map(|n| schema.index_of(n).ok())
+        .collect();
+    let mut first_row = 0i64;
+    let units = metadata
+        .metadata()
+        .row_groups()
+        .iter()
+        .enumerate()
+        .map(|(g, rg)| {
+            let unit = Unit {
+                shard: index,
+                part: Part::RowGroup {
+                    index: g,
+                    first_row,
+                },
+                bytes: rg.compressed_size().max(0) as u64,
+            };
+            first_row += rg.num_rows();
+            unit
+        })
+        .collect();
+    Ok(Planned {
+        columns,
+        units,
+        parquet: Some(ParquetPlan {
+            metadata,
+            projection,
+        }),
+    })
+}
+
+fn check_magic(file: &mut File, shard: &Shard) -> Result<()> {
+    let bad = |m: &str| Error::shard(&shard.name, Location::Shard, m);
+    let mut head = [0u8; 4];
+    let mut tail = [0u8; 4];
+    let ok = file.read_exact(&mut head).is_ok()
+        && file.seek(SeekFrom::End(-4)).is_ok()
+        && file.read_exact(&mut tail).is_ok();
+    if !ok || &head != b"PAR1" {
+        return Err(bad("not a Parquet file (no PAR1 magic at the start)"));
+    }
+    if &tail != b"PAR1" {
+        return Err(bad("truncated Parquet file (no PAR1 magic at the end)"));
+    }
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| Error::io(&shard.path, e))?;
+    Ok(())
+}
+
+pub(super) fn read_row_group(
+    shard: &Shard,
+    plan: &ParquetPlan,
+    group: usize,
+    first_row: i64,
+    opts: &ReadOptions,
+    f: &mut dyn FnMut(SourceBatch) -> Result<()>,
+) -> Result<()> {
+    let err = |e: &dyn std::fmt::Display| Error::shard(&shard.name, Location::RowGroup(group), e);
+    let file = open(shard)?;
+    let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, plan.metadata.clone());
+    let mask = ProjectionMask::roots(builder.parquet_schema(), plan.projection.iter().copied());
+    let reader = builder
+        .with_row_groups(vec![group])
+        .with_projection(mask)
+        .with_batch_size(opts.batch_size)
+        .build()
+        .map_err(|e| err(&e))?;
+    let mut row = first_row;
+    for batch in reader {
+        let batch = batch.map_err(|e| err(&e))?;
+        let n = batch.num_rows() as i64;
+        f(SourceBatch {
+            first_row: row,
+            batch,
+        })?;
+        row += n;
+    }
+    Ok(())
+}
