@@ -1,1 +1,99 @@
-fn main(){}
+//! Throughput of the `unicode` detector and of the per-batch scan, in bytes of text per second
+//! on one core, next to the cost of decoding the same Parquet text column.
+//!
+//!     cargo bench --bench unicode [-- --quick]
+//!
+//! Corpus: ../shared/data/poison/pretrain.parquet when present (or $SHARDGUARD_BENCH_PARQUET),
+//! else the bundled datasets-sample shard.
+
+use std::fs::File;
+use std::hint::black_box;
+use std::path::PathBuf;
+
+use arrow::array::RecordBatch;
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ProjectionMask;
+
+use shardguard::detect::unicode::UnicodeDetector;
+use shardguard::detect::TextDetector;
+use shardguard::hash::Key;
+use shardguard::scan::{ScanConfig, Scanner};
+use shardguard::text::{text_array, TextColumn};
+
+fn corpus() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let candidates = [
+        std::env::var("SHARDGUARD_BENCH_PARQUET").map(PathBuf::from).ok(),
+        Some(root.join("../shared/data/poison/pretrain.parquet")),
+        Some(root.join("datasets-sample/synthetic/web-mix.parquet")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|p| p.exists())
+        .expect("a bench corpus")
+}
+
+fn read(path: &PathBuf) -> Vec<RecordBatch> {
+    let b = ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap()).unwrap();
+    let idx = b.schema().index_of("text").unwrap();
+    let mask = ProjectionMask::roots(b.parquet_schema(), [idx]);
+    b.with_projection(mask)
+        .with_batch_size(8192)
+        .build()
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let path = corpus();
+    let batches = read(&path);
+    let texts: Vec<String> = batches
+        .iter()
+        .flat_map(|b| {
+            let a = text_array(b.column(0)).unwrap();
+            let t = TextColumn::new(a.as_ref()).unwrap();
+            (0..t.len())
+                .filter_map(|i| t.get(i).map(str::to_owned))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let bytes: u64 = texts.iter().map(|t| t.len() as u64).sum();
+    eprintln!("corpus {} : {} texts, {:.1} MB", path.display(), texts.len(), bytes as f64 / 1e6);
+
+    let mut g = c.benchmark_group("unicode");
+    g.throughput(Throughput::Bytes(bytes));
+    g.sample_size(10);
+    g.bench_function("detector_scan", |b| {
+        let d = UnicodeDetector;
+        let mut hits = Vec::new();
+        b.iter(|| {
+            for t in &texts {
+                hits.clear();
+                d.scan(black_box(t), &mut hits);
+            }
+            hits.len()
+        })
+    });
+    let scanner = Scanner::new(
+        ScanConfig::default(),
+        Key::from_hex("000102030405060708090a0b0c0d0e0f").unwrap(),
+    )
+    .unwrap();
+    let cols = scanner.resolve_columns(&batches[0].schema(), "bench").unwrap();
+    g.bench_function("batch_scan", |b| {
+        b.iter(|| {
+            batches
+                .iter()
+                .map(|batch| scanner.scan("bench", 0, batch, &cols).unwrap().findings.num_rows())
+                .sum::<usize>()
+        })
+    });
+    g.bench_function("parquet_decode_text", |b| b.iter(|| read(&path).len()));
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

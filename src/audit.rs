@@ -2,7 +2,8 @@
 //! to the sink in input order, and summarize. Output order does not depend on the thread count.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use rayon::prelude::*;
@@ -139,6 +140,8 @@ struct UnitResult {
     error: Option<Error>,
 }
 
+/// Reads one unit on this thread and scans its batches on the pool as they arrive, with at most
+/// a few batches per thread in flight so memory stays bounded on huge units.
 fn process_unit(
     shard: &Shard,
     planned: &Planned,
@@ -147,26 +150,61 @@ fn process_unit(
     read: &ReadOptions,
     progress: &dyn Progress,
 ) -> UnitResult {
-    let mut batches = Vec::new();
-    let res = source::read_unit(shard, planned, unit, read, &mut |sb| {
-        let r = scanner.scan(&shard.name, sb.first_row, &sb.batch, &planned.columns)?;
-        progress.scanned(r.stats.records, r.stats.text_bytes);
-        batches.push(r);
-        Ok(())
+    type Slot = Mutex<Option<Result<BatchResult>>>;
+    let slots: Mutex<Vec<Arc<Slot>>> = Mutex::new(Vec::new());
+    let in_flight = AtomicUsize::new(0);
+    let limit = rayon::current_num_threads() * 2;
+    let res = rayon::scope(|s| {
+        source::read_unit(shard, planned, unit, read, &mut |sb| {
+            while in_flight.load(Ordering::Acquire) >= limit {
+                // Help with the queued scans instead of blocking (a one-thread pool must).
+                if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                    std::thread::yield_now();
+                }
+            }
+            let slot: Arc<Slot> = Arc::new(Mutex::new(None));
+            lock(&slots).push(slot.clone());
+            in_flight.fetch_add(1, Ordering::AcqRel);
+            let in_flight = &in_flight;
+            s.spawn(move |_| {
+                let r = scanner.scan(&shard.name, sb.first_row, &sb.batch, &planned.columns);
+                if let Ok(r) = &r {
+                    progress.scanned(r.stats.records, r.stats.text_bytes);
+                }
+                *lock(&slot) = Some(r);
+                in_flight.fetch_sub(1, Ordering::AcqRel);
+            });
+            Ok(())
+        })
     });
     progress.completed(unit.bytes);
-    match res {
-        Ok(notes) => UnitResult {
-            batches,
-            bad_lines: notes.bad_lines,
-            error: None,
-        },
-        Err(e) => UnitResult {
-            batches,
-            bad_lines: Vec::new(),
-            error: Some(e),
-        },
+    // Batches are kept in read order up to the first failure; a scan error counts as the unit's
+    // error only if reading itself went fine.
+    let (notes, mut error) = match res {
+        Ok(notes) => (notes, None),
+        Err(e) => (source::UnitNotes::default(), Some(e)),
+    };
+    let mut batches = Vec::new();
+    let mut scan_failed = false;
+    for slot in std::mem::take(&mut *lock(&slots)) {
+        match lock(&slot).take() {
+            Some(Ok(b)) if !scan_failed => batches.push(b),
+            Some(Err(e)) if !scan_failed => {
+                scan_failed = true;
+                error.get_or_insert(e);
+            }
+            _ => {}
+        }
     }
+    UnitResult {
+        batches,
+        bad_lines: notes.bad_lines,
+        error,
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Audits `inputs` (files, directories, globs) into `sink`, on the current rayon pool.

@@ -306,8 +306,11 @@ fn label_scripts(label: &str) -> LabelScripts {
             Script::Greek | Script::Cyrillic => {
                 s.greek_cyrillic = true;
                 let mut buf = [0u8; 4];
-                let mut sk = unicode_security::skeleton(c.encode_utf8(&mut buf));
-                let looks_latin = matches!((sk.next(), sk.next()), (Some(k), None) if k.is_ascii_alphanumeric());
+                // The skeleton may be a Latin letter outside ASCII (τ → ᴛ, κ → ĸ) or carry a mark
+                // (η → n̩): what matters is that it reads as Latin.
+                let looks_latin = unicode_security::skeleton(c.encode_utf8(&mut buf))
+                    .next()
+                    .is_some_and(|k| k.is_ascii_alphanumeric() || k.script() == Script::Latin);
                 s.latin_lookalike |= looks_latin;
                 s.all_lookalike &= looks_latin;
             }
@@ -463,13 +466,15 @@ mod tests {
         assert_eq!(kinds("at gіthυb.com"), vec![(CONFUSABLE, "gіthυb.com")]);
         assert_eq!(kinds("go to аррӏе.com"), vec![(CONFUSABLE, "аррӏе.com")]);
         assert_eq!(kinds("your pаssword."), vec![(CONFUSABLE, "pаssword")]);
+        assert_eq!(kinds("get pyτhoη.org"), vec![(CONFUSABLE, "pyτhoη.org")]);
+        assert_eq!(kinds("κernel.org"), vec![(CONFUSABLE, "κernel.org")]);
     }
 
     #[test]
     fn whole_greek_and_cyrillic_words_are_fine() {
         assert!(kinds("Иван Петров and Νίκος wrote the μm-scale code").is_empty());
         assert!(kinds("Москва is big; Ελληνικά too. КПК-Linux").is_empty());
-        assert!(kinds("the angle θ and Δx").is_empty());
+        assert!(kinds("the angle θ and Δx, 5 μs, 10 kΩ, λx").is_empty());
     }
 
     #[test]

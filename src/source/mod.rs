@@ -211,8 +211,13 @@ pub struct Unit {
 pub enum Part {
     /// A whole file read front to back.
     Whole,
-    /// One Parquet row group.
-    RowGroup { index: usize, first_row: i64 },
+    /// Rows `skip..skip + take` of one Parquet row group.
+    RowGroup {
+        index: usize,
+        first_row: i64,
+        skip: usize,
+        take: usize,
+    },
 }
 
 /// A shard opened and checked: its columns resolved and its units known.
@@ -275,11 +280,19 @@ pub fn read_unit(
 ) -> Result<UnitNotes> {
     let cols = planned.columns.names();
     match (&unit.part, shard.format) {
-        (Part::RowGroup { index, first_row }, Format::Parquet) => {
+        (
+            Part::RowGroup {
+                index,
+                first_row,
+                skip,
+                take,
+            },
+            Format::Parquet,
+        ) => {
             let plan = planned.parquet.as_ref().ok_or_else(|| {
                 Error::shard(&shard.name, Location::RowGroup(*index), "row group without a plan")
             })?;
-            parquet::read_row_group(shard, plan, *index, *first_row, opts, f)?;
+            parquet::read_row_group(shard, plan, *index, *first_row, (*skip, *take), opts, f)?;
             Ok(UnitNotes::default())
         }
         (_, Format::ArrowFile | Format::ArrowStream) => {

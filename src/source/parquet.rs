@@ -5,13 +5,17 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 
 use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
+    RowSelector,
 };
 use parquet::arrow::ProjectionMask;
 
 use super::{Part, Planned, ReadOptions, Shard, SourceBatch, Unit};
 use crate::scan::Scanner;
 use crate::{Error, Location, Result};
+
+/// Row groups larger than this (compressed) are read as several row ranges in parallel.
+const SPLIT_BYTES: u64 = 16 << 20;
 
 pub(crate) struct ParquetPlan {
     metadata: ArrowReaderMetadata,
@@ -35,24 +39,29 @@ pub(super) fn plan(index: usize, shard: &Shard, scanner: &Scanner) -> Result<Pla
         .filter_map(|n| schema.index_of(n).ok())
         .collect();
     let mut first_row = 0i64;
-    let units = metadata
-        .metadata()
-        .row_groups()
-        .iter()
-        .enumerate()
-        .map(|(g, rg)| {
-            let unit = Unit {
+    let mut units = Vec::new();
+    for (g, rg) in metadata.metadata().row_groups().iter().enumerate() {
+        // Big row groups are split into row ranges so they decode on several threads; the split
+        // depends only on the file, so outputs do not depend on the thread count.
+        let rows = rg.num_rows().max(0) as usize;
+        let bytes = rg.compressed_size().max(0) as u64;
+        let pieces = (bytes.div_ceil(SPLIT_BYTES) as usize).clamp(1, rows.max(1));
+        let per = rows.div_ceil(pieces).max(1);
+        for (k, skip) in (0..rows.max(1)).step_by(per).enumerate() {
+            let take = per.min(rows - skip.min(rows));
+            units.push(Unit {
                 shard: index,
                 part: Part::RowGroup {
                     index: g,
-                    first_row,
+                    first_row: first_row + skip as i64,
+                    skip,
+                    take,
                 },
-                bytes: rg.compressed_size().max(0) as u64,
-            };
-            first_row += rg.num_rows();
-            unit
-        })
-        .collect();
+                bytes: if k + 1 == pieces { bytes - (pieces as u64 - 1) * (bytes / pieces as u64) } else { bytes / pieces as u64 },
+            });
+        }
+        first_row += rows as i64;
+    }
     Ok(Planned {
         columns,
         units,
@@ -86,6 +95,7 @@ pub(super) fn read_row_group(
     plan: &ParquetPlan,
     group: usize,
     first_row: i64,
+    (skip, take): (usize, usize),
     opts: &ReadOptions,
     f: &mut dyn FnMut(SourceBatch) -> Result<()>,
 ) -> Result<()> {
@@ -95,6 +105,10 @@ pub(super) fn read_row_group(
     let mask = ProjectionMask::roots(builder.parquet_schema(), plan.projection.iter().copied());
     let reader = builder
         .with_row_groups(vec![group])
+        .with_row_selection(RowSelection::from(vec![
+            RowSelector::skip(skip),
+            RowSelector::select(take),
+        ]))
         .with_projection(mask)
         .with_batch_size(opts.batch_size)
         .build()
