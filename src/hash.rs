@@ -50,6 +50,20 @@ impl Key {
         })
     }
 
+    /// A random key as hex, for front ends that must hand one key to many workers.
+    pub fn random_hex() -> Result<String> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes)
+            .map_err(|e| Error::Config(format!("no system randomness for a key: {e}")))?;
+        Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// Marks where the key came from (a shared random key is still per-run for the report).
+    pub fn with_source(mut self, source: KeySource) -> Self {
+        self.source = source;
+        self
+    }
+
     /// A fresh random key for this run.
     pub fn random() -> Result<Self> {
         let mut bytes = [0u8; 32];

@@ -1,0 +1,274 @@
+//! Python bindings (`shardguard._shardguard`): thin conversions around the core. The public
+//! Python API lives in `python/shardguard/`.
+
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyTypeError};
+use pyo3::prelude::*;
+use pyo3_arrow::input::AnyRecordBatch;
+use pyo3_arrow::PyTable;
+use rayon::prelude::*;
+
+use crate::audit::{self, AuditOptions, NoProgress, OnShardError};
+use crate::detect::DetectorId;
+use crate::hash::{Key, KeySource};
+use crate::scan::{ScanConfig, Scanner};
+use crate::schema::{findings_schema, records_schema};
+use crate::sink::{DirSink, MemorySink};
+use crate::source::{OnBadLine, ReadOptions};
+use crate::text::{text_array, TextColumn};
+use crate::Error;
+
+create_exception!(_shardguard, ShardguardError, PyException, "Base of every shardguard error.");
+create_exception!(_shardguard, SchemaError, ShardguardError, "The data lacks a needed column or has the wrong type.");
+create_exception!(_shardguard, ShardError, ShardguardError, "A shard is corrupt, truncated or not in the format it claims.");
+create_exception!(_shardguard, InputError, ShardguardError, "The inputs name nothing that can be read.");
+create_exception!(_shardguard, ConfigError, ShardguardError, "An option is invalid.");
+create_exception!(_shardguard, OutputError, ShardguardError, "Outputs could not be written.");
+
+fn to_py(e: Error) -> PyErr {
+    let msg = e.to_string();
+    match e {
+        Error::Schema { .. } => SchemaError::new_err(msg),
+        Error::Shard { .. } => ShardError::new_err(msg),
+        Error::NoInput(_) | Error::Io { .. } => InputError::new_err(msg),
+        Error::Config(_) => ConfigError::new_err(msg),
+        Error::Output { .. } => OutputError::new_err(msg),
+    }
+}
+
+fn policy(name: &str) -> PyResult<(OnShardError, OnBadLine)> {
+    match name {
+        "skip" => Ok((OnShardError::Skip, OnBadLine::Skip)),
+        "fail" => Ok((OnShardError::Fail, OnBadLine::Fail)),
+        other => Err(ConfigError::new_err(format!(
+            "policy must be 'skip' or 'fail', not '{other}'"
+        ))),
+    }
+}
+
+/// The core auditor: configuration, key and worker pool.
+#[pyclass(frozen, module = "shardguard._shardguard")]
+struct _Auditor {
+    scanner: Arc<Scanner>,
+    opts: AuditOptions,
+    key_hex: String,
+    key_source: KeySource,
+    pool: Option<Arc<rayon::ThreadPool>>,
+}
+
+impl _Auditor {
+    fn install<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        match &self.pool {
+            Some(p) => p.install(f),
+            None => f(),
+        }
+    }
+
+    fn key(&self) -> Result<Key, Error> {
+        Ok(Key::from_hex(&self.key_hex)?.with_source(self.key_source))
+    }
+}
+
+fn table(py: Python<'_>, batches: Vec<RecordBatch>, schema: arrow::datatypes::SchemaRef) -> PyResult<Py<PyAny>> {
+    Ok(PyTable::try_new(batches, schema)?.into_pyarrow(py)?.unbind())
+}
+
+#[pymethods]
+impl _Auditor {
+    #[new]
+    #[pyo3(signature = (*, detectors, text_column, id_column, label_column, reveal, key_hex, key_is_user, threads, batch_size, on_shard_error, on_bad_line))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        detectors: Vec<String>,
+        text_column: String,
+        id_column: Option<String>,
+        label_column: Option<String>,
+        reveal: bool,
+        key_hex: String,
+        key_is_user: bool,
+        threads: Option<usize>,
+        batch_size: usize,
+        on_shard_error: &str,
+        on_bad_line: &str,
+    ) -> PyResult<Self> {
+        let detectors = detectors
+            .iter()
+            .map(|d| d.parse::<DetectorId>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(to_py)?;
+        if batch_size == 0 {
+            return Err(ConfigError::new_err("batch_size must be at least 1"));
+        }
+        let key_source = if key_is_user {
+            KeySource::User
+        } else {
+            KeySource::RandomPerRun
+        };
+        let key = Key::from_hex(&key_hex).map_err(to_py)?.with_source(key_source);
+        let scan = ScanConfig {
+            text_column,
+            id_column,
+            label_column,
+            detectors,
+            reveal,
+        };
+        let opts = AuditOptions {
+            scan: scan.clone(),
+            read: ReadOptions {
+                batch_size,
+                on_bad_line: policy(on_bad_line)?.1,
+            },
+            on_shard_error: policy(on_shard_error)?.0,
+        };
+        let pool = match threads {
+            None => None,
+            Some(0) => return Err(ConfigError::new_err("threads must be at least 1")),
+            Some(n) => Some(Arc::new(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .build()
+                    .map_err(|e| ConfigError::new_err(e.to_string()))?,
+            )),
+        };
+        Ok(Self {
+            scanner: Arc::new(Scanner::new(scan, key).map_err(to_py)?),
+            opts,
+            key_hex,
+            key_source,
+            pool,
+        })
+    }
+
+    /// Scans Arrow data (anything with `__arrow_c_stream__` / `__arrow_c_array__`).
+    /// Returns `(findings, records)` as pyarrow Tables.
+    #[pyo3(signature = (data, *, shard, first_row))]
+    fn scan(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        shard: String,
+        first_row: i64,
+    ) -> PyResult<(Py<PyAny>, Py<PyAny>)> {
+        let input: AnyRecordBatch = data.extract().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "scan() takes Arrow data (pyarrow Table/RecordBatch/RecordBatchReader, polars, duckdb, ... with __arrow_c_stream__), not {}",
+                data.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+            ))
+        })?;
+        let reader = input.into_reader()?;
+        let cols = self
+            .scanner
+            .resolve_columns(&reader.schema(), &shard)
+            .map_err(to_py)?;
+        let scanner = self.scanner.clone();
+        let result = py.detach(|| -> Result<_, Error> {
+            let mut batches = Vec::new();
+            let mut row = first_row;
+            for b in reader {
+                let b = b.map_err(|e| Error::shard(&shard, crate::Location::Row(row), e))?;
+                let n = b.num_rows() as i64;
+                batches.push((row, b));
+                row += n;
+            }
+            self.install(|| {
+                batches
+                    .par_iter()
+                    .map(|(row, b)| scanner.scan(&shard, *row, b, &cols))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+        });
+        let results = result.map_err(to_py)?;
+        let mut findings = Vec::with_capacity(results.len());
+        let mut records = Vec::with_capacity(results.len());
+        for r in results {
+            findings.push(r.findings);
+            records.push(r.records);
+        }
+        Ok((
+            table(py, findings, findings_schema())?,
+            table(py, records, records_schema())?,
+        ))
+    }
+
+    /// Audits files, directories or globs. With `out`, writes the output files there and returns
+    /// `(None, None, summary_json)`; without, returns `(findings, records, summary_json)`.
+    #[pyo3(signature = (inputs, out=None))]
+    fn audit(
+        &self,
+        py: Python<'_>,
+        inputs: Vec<String>,
+        out: Option<std::path::PathBuf>,
+    ) -> PyResult<(Option<Py<PyAny>>, Option<Py<PyAny>>, String)> {
+        let key = self.key().map_err(to_py)?;
+        let opts = self.opts.clone();
+        match out {
+            Some(dir) => {
+                let summary = py
+                    .detach(|| {
+                        let mut sink = DirSink::create(&dir)?;
+                        self.install(|| audit::run(&inputs, &opts, key, &mut sink, &NoProgress))
+                    })
+                    .map_err(to_py)?;
+                Ok((None, None, serde_json::to_string(&summary).unwrap_or_default()))
+            }
+            None => {
+                let mut sink = MemorySink::default();
+                let summary = py
+                    .detach(|| self.install(|| audit::run(&inputs, &opts, key, &mut sink, &NoProgress)))
+                    .map_err(to_py)?;
+                Ok((
+                    Some(table(py, sink.findings, findings_schema())?),
+                    Some(table(py, sink.records, records_schema())?),
+                    serde_json::to_string(&summary).unwrap_or_default(),
+                ))
+            }
+        }
+    }
+}
+
+/// A fresh random key (hex).
+#[pyfunction]
+fn random_key_hex() -> PyResult<String> {
+    Key::random_hex().map_err(to_py)
+}
+
+/// Address of the first byte of `column`'s values buffer as Rust sees it (zero-copy checks).
+#[pyfunction]
+fn _text_buffer_address(data: &Bound<'_, PyAny>, column: &str) -> PyResult<usize> {
+    let input: AnyRecordBatch = data.extract()?;
+    let mut reader = input.into_reader()?;
+    let batch = reader
+        .next()
+        .ok_or_else(|| SchemaError::new_err("no batch"))?
+        .map_err(|e| ShardError::new_err(e.to_string()))?;
+    let col = batch
+        .column_by_name(column)
+        .ok_or_else(|| SchemaError::new_err(format!("no column '{column}'")))?;
+    let arr = text_array(col).map_err(SchemaError::new_err)?;
+    TextColumn::new(arr.as_ref())
+        .map(|t| t.values_address())
+        .ok_or_else(|| SchemaError::new_err("not a string column"))
+}
+
+#[pymodule]
+fn _shardguard(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add_class::<_Auditor>()?;
+    m.add_function(wrap_pyfunction!(random_key_hex, m)?)?;
+    m.add_function(wrap_pyfunction!(_text_buffer_address, m)?)?;
+    m.add("ShardguardError", py.get_type::<ShardguardError>())?;
+    m.add("SchemaError", py.get_type::<SchemaError>())?;
+    m.add("ShardError", py.get_type::<ShardError>())?;
+    m.add("InputError", py.get_type::<InputError>())?;
+    m.add("ConfigError", py.get_type::<ConfigError>())?;
+    m.add("OutputError", py.get_type::<OutputError>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add(
+        "AVAILABLE_DETECTORS",
+        DetectorId::AVAILABLE.iter().map(|d| d.as_str()).collect::<Vec<_>>(),
+    )?;
+    Ok(())
+}

@@ -1,0 +1,94 @@
+"""File audits from Python: results, outputs, summaries, bad shards."""
+
+import json
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
+import pytest
+
+import shardguard
+from shardguard import Auditor, InputError, ShardError
+
+ROOT = Path(__file__).resolve().parents[2]
+KEY = "00112233445566778899aabbccddeeff"
+
+
+def expected_rows(sample_dir: Path):
+    """(shard, row) -> expected kinds, from the synthetic shards' `expected` column."""
+    syn = sample_dir / "synthetic"
+    tables = {
+        "web-mix.parquet": pq.read_table(syn / "web-mix.parquet"),
+        "web-mix-large.arrow": ipc.open_file(syn / "web-mix-large.arrow").read_all(),
+        "web-mix-dictionary.arrows": ipc.open_stream(syn / "web-mix-dictionary.arrows").read_all(),
+        "web-mix.jsonl": pa.Table.from_pylist([json.loads(l) for l in open(syn / "web-mix.jsonl")]),
+    }
+    out = {}
+    for name, t in tables.items():
+        for i, e in enumerate(t.column("expected").to_pylist()):
+            out[(str(syn / name), i)] = set(e)
+    return out
+
+
+def test_audit_sample_matches_planted_labels(sample_dir):
+    res = shardguard.audit([str(sample_dir)], key=KEY)
+    got = defaultdict(set)
+    for r in res.findings.select(["shard", "row", "kind"]).to_pylist():
+        got[(r["shard"], r["row"])].add(r["kind"])
+    exp = expected_rows(sample_dir)
+    assert sum(1 for v in exp.values() if v) > 100
+    mismatched = [k for k, v in exp.items() if got.get(k, set()) != v]
+    assert mismatched == []
+    real = [k for k in got if "/real-web/" in k[0]]
+    assert real == [], "real web text has no hidden unicode"
+    s = res.summary
+    assert s["shards_total"] == 7 and s["shards_failed"] == 0
+    assert s["records"] == res.records.num_rows == 2030
+    assert s["findings"] == res.findings.num_rows
+    assert s["key"] == "user"
+    html = res._repr_html_()
+    assert "CONFUSABLE" in html and "<table>" in html
+
+
+def test_audit_to_directory_writes_outputs(sample_dir, tmp_path):
+    res = Auditor(key=KEY).audit(sample_dir / "synthetic" / "web-mix.parquet", out=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["findings.parquet", "records.parquet", "summary.json"]
+    assert res.findings.num_rows == json.loads((tmp_path / "summary.json").read_text())["findings"]
+    assert res.records.num_rows == 1200
+
+
+def test_bad_shard_is_reported_and_the_rest_audited(sample_dir, tmp_path):
+    good = tmp_path / "good.parquet"
+    good.write_bytes((sample_dir / "synthetic" / "web-mix.parquet").read_bytes())
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(good.read_bytes()[: 5000])
+    res = shardguard.audit([str(tmp_path)], key=KEY)
+    assert res.summary["shards_failed"] == 1
+    [f] = res.failed_shards
+    assert f["shard"].endswith("bad.parquet") and "truncated" in f["error"]
+    assert res.records.num_rows == 1200
+    with pytest.raises(ShardError, match="bad.parquet"):
+        shardguard.audit([str(tmp_path)], on_shard_error="fail")
+
+
+def test_missing_input_raises_input_error(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        shardguard.audit([str(tmp_path / "nope.parquet")])
+    (tmp_path / "notes.txt").write_text("hi")
+    with pytest.raises(InputError, match="no supported files"):
+        shardguard.audit([str(tmp_path)])
+
+
+def test_score_script_meets_unicode_targets_on_fixture(fixtures, shardguard_bin):
+    """The dev-set scorer, run on the labelled fixture, with thresholds just below the targets."""
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "benches" / "score_unicode.py"), str(fixtures / "poison-unicode.parquet"),
+         "--bin", shardguard_bin, "--min-recall", "0.97", "--max-benign", "0.03", "--max-clean", "0.002"],
+        capture_output=True, text=True,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "e_bidi" in r.stdout and "f_homoglyph" in r.stdout
