@@ -24,7 +24,9 @@ use shardguard::text::{text_array, TextColumn};
 fn corpus() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let candidates = [
-        std::env::var("SHARDGUARD_BENCH_PARQUET").map(PathBuf::from).ok(),
+        std::env::var("SHARDGUARD_BENCH_PARQUET")
+            .map(PathBuf::from)
+            .ok(),
         Some(root.join("../shared/data/poison/pretrain.parquet")),
         Some(root.join("datasets-sample/synthetic/web-mix.parquet")),
     ];
@@ -61,7 +63,12 @@ fn bench(c: &mut Criterion) {
         })
         .collect();
     let bytes: u64 = texts.iter().map(|t| t.len() as u64).sum();
-    eprintln!("corpus {} : {} texts, {:.1} MB", path.display(), texts.len(), bytes as f64 / 1e6);
+    eprintln!(
+        "corpus {} : {} texts, {:.1} MB",
+        path.display(),
+        texts.len(),
+        bytes as f64 / 1e6
+    );
 
     let mut g = c.benchmark_group("unicode");
     g.throughput(Throughput::Bytes(bytes));
@@ -82,12 +89,20 @@ fn bench(c: &mut Criterion) {
         Key::from_hex("000102030405060708090a0b0c0d0e0f").unwrap(),
     )
     .unwrap();
-    let cols = scanner.resolve_columns(&batches[0].schema(), "bench").unwrap();
+    let cols = scanner
+        .resolve_columns(&batches[0].schema(), "bench")
+        .unwrap();
     g.bench_function("batch_scan", |b| {
         b.iter(|| {
             batches
                 .iter()
-                .map(|batch| scanner.scan("bench", 0, batch, &cols).unwrap().findings.num_rows())
+                .map(|batch| {
+                    scanner
+                        .scan("bench", 0, batch, &cols)
+                        .unwrap()
+                        .findings
+                        .num_rows()
+                })
                 .sum::<usize>()
         })
     });

@@ -112,7 +112,10 @@ impl Summary {
         if let Some(c) = self.detectors.get(&n) {
             return Some(c.findings);
         }
-        if crate::detect::DetectorId::ALL.iter().any(|d| d.as_str() == n) {
+        if crate::detect::DetectorId::ALL
+            .iter()
+            .any(|d| d.as_str() == n)
+        {
             return Some(0);
         }
         let upper = name.to_ascii_uppercase();

@@ -121,6 +121,9 @@ mod tests {
     fn bad_keys_are_refused() {
         assert!(Key::from_hex("abc").is_err());
         assert!(Key::from_hex(&"zz".repeat(16)).is_err());
-        assert_ne!(Key::random().unwrap().hash_hex(b"v"), Key::random().unwrap().hash_hex(b"v"));
+        assert_ne!(
+            Key::random().unwrap().hash_hex(b"v"),
+            Key::random().unwrap().hash_hex(b"v")
+        );
     }
 }

@@ -30,7 +30,11 @@ Exit codes:
   2  usage error, unreadable input, or a shard failed (outputs for the rest are written)";
 
 #[derive(Parser)]
-#[command(name = "shardguard", version, about = "Audit LLM training data shards before a model sees them")]
+#[command(
+    name = "shardguard",
+    version,
+    about = "Audit LLM training data shards before a model sees them"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -121,9 +125,14 @@ impl FailOn {
             return Err(bad());
         };
         let name = name.trim().to_string();
-        let known = ["any", "findings", "failed_shards"].contains(&name.to_ascii_lowercase().as_str())
-            || DetectorId::ALL.iter().any(|d| d.as_str().eq_ignore_ascii_case(&name))
-            || shardguard::detect::KINDS.iter().any(|(_, k)| k.eq_ignore_ascii_case(&name));
+        let known = ["any", "findings", "failed_shards"]
+            .contains(&name.to_ascii_lowercase().as_str())
+            || DetectorId::ALL
+                .iter()
+                .any(|d| d.as_str().eq_ignore_ascii_case(&name))
+            || shardguard::detect::KINDS
+                .iter()
+                .any(|(_, k)| k.eq_ignore_ascii_case(&name));
         if !known {
             return Err(bad());
         }
@@ -273,13 +282,21 @@ fn report(s: &Summary, out: &std::path::Path) {
         s.records_flagged
     );
     for (k, c) in &s.kinds {
-        let _ = writeln!(e, "  {k:<16} {:>8} findings in {:>8} records", c.findings, c.records);
+        let _ = writeln!(
+            e,
+            "  {k:<16} {:>8} findings in {:>8} records",
+            c.findings, c.records
+        );
     }
     for f in &s.failed_shards {
         let _ = writeln!(e, "error: {}", f.error);
     }
     for sh in s.shards.iter().filter(|sh| sh.skipped_lines > 0) {
-        let _ = writeln!(e, "warning: {}: skipped {} bad lines", sh.shard, sh.skipped_lines);
+        let _ = writeln!(
+            e,
+            "warning: {}: skipped {} bad lines",
+            sh.shard, sh.skipped_lines
+        );
     }
     let _ = writeln!(e, "outputs in {}", out.display());
 }

@@ -21,12 +21,42 @@ use crate::source::{OnBadLine, ReadOptions};
 use crate::text::{text_array, TextColumn};
 use crate::Error;
 
-create_exception!(_shardguard, ShardguardError, PyException, "Base of every shardguard error.");
-create_exception!(_shardguard, SchemaError, ShardguardError, "The data lacks a needed column or has the wrong type.");
-create_exception!(_shardguard, ShardError, ShardguardError, "A shard is corrupt, truncated or not in the format it claims.");
-create_exception!(_shardguard, InputError, ShardguardError, "The inputs name nothing that can be read.");
-create_exception!(_shardguard, ConfigError, ShardguardError, "An option is invalid.");
-create_exception!(_shardguard, OutputError, ShardguardError, "Outputs could not be written.");
+create_exception!(
+    _shardguard,
+    ShardguardError,
+    PyException,
+    "Base of every shardguard error."
+);
+create_exception!(
+    _shardguard,
+    SchemaError,
+    ShardguardError,
+    "The data lacks a needed column or has the wrong type."
+);
+create_exception!(
+    _shardguard,
+    ShardError,
+    ShardguardError,
+    "A shard is corrupt, truncated or not in the format it claims."
+);
+create_exception!(
+    _shardguard,
+    InputError,
+    ShardguardError,
+    "The inputs name nothing that can be read."
+);
+create_exception!(
+    _shardguard,
+    ConfigError,
+    ShardguardError,
+    "An option is invalid."
+);
+create_exception!(
+    _shardguard,
+    OutputError,
+    ShardguardError,
+    "Outputs could not be written."
+);
 
 fn to_py(e: Error) -> PyErr {
     let msg = e.to_string();
@@ -72,9 +102,18 @@ impl _Auditor {
     }
 }
 
-fn table(py: Python<'_>, batches: Vec<RecordBatch>, schema: arrow::datatypes::SchemaRef) -> PyResult<Py<PyAny>> {
-    Ok(PyTable::try_new(batches, schema)?.into_pyarrow(py)?.unbind())
+fn table(
+    py: Python<'_>,
+    batches: Vec<RecordBatch>,
+    schema: arrow::datatypes::SchemaRef,
+) -> PyResult<Py<PyAny>> {
+    Ok(PyTable::try_new(batches, schema)?
+        .into_pyarrow(py)?
+        .unbind())
 }
+
+/// `(findings, records, summary_json)`; the tables are `None` when written to a directory.
+type AuditOutput = (Option<Py<PyAny>>, Option<Py<PyAny>>, String);
 
 #[pymethods]
 impl _Auditor {
@@ -107,7 +146,9 @@ impl _Auditor {
         } else {
             KeySource::RandomPerRun
         };
-        let key = Key::from_hex(&key_hex).map_err(to_py)?.with_source(key_source);
+        let key = Key::from_hex(&key_hex)
+            .map_err(to_py)?
+            .with_source(key_source);
         let scan = ScanConfig {
             text_column,
             id_column,
@@ -201,7 +242,7 @@ impl _Auditor {
         py: Python<'_>,
         inputs: Vec<String>,
         out: Option<std::path::PathBuf>,
-    ) -> PyResult<(Option<Py<PyAny>>, Option<Py<PyAny>>, String)> {
+    ) -> PyResult<AuditOutput> {
         let key = self.key().map_err(to_py)?;
         let opts = self.opts.clone();
         match out {
@@ -212,12 +253,18 @@ impl _Auditor {
                         self.install(|| audit::run(&inputs, &opts, key, &mut sink, &NoProgress))
                     })
                     .map_err(to_py)?;
-                Ok((None, None, serde_json::to_string(&summary).unwrap_or_default()))
+                Ok((
+                    None,
+                    None,
+                    serde_json::to_string(&summary).unwrap_or_default(),
+                ))
             }
             None => {
                 let mut sink = MemorySink::default();
                 let summary = py
-                    .detach(|| self.install(|| audit::run(&inputs, &opts, key, &mut sink, &NoProgress)))
+                    .detach(|| {
+                        self.install(|| audit::run(&inputs, &opts, key, &mut sink, &NoProgress))
+                    })
                     .map_err(to_py)?;
                 Ok((
                     Some(table(py, sink.findings, findings_schema())?),
@@ -268,7 +315,10 @@ fn _shardguard(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add(
         "AVAILABLE_DETECTORS",
-        DetectorId::AVAILABLE.iter().map(|d| d.as_str()).collect::<Vec<_>>(),
+        DetectorId::AVAILABLE
+            .iter()
+            .map(|d| d.as_str())
+            .collect::<Vec<_>>(),
     )?;
     Ok(())
 }

@@ -132,9 +132,9 @@ impl Scanner {
         };
         let id = match &c.id_column {
             Some(name) => {
-                let f = schema.field_with_name(name).map_err(|_| {
-                    Error::schema(shard, format!("no id column '{name}'"))
-                })?;
+                let f = schema
+                    .field_with_name(name)
+                    .map_err(|_| Error::schema(shard, format!("no id column '{name}'")))?;
                 check_scalar(f.data_type(), shard, "id", name)?;
                 Some(name.clone())
             }
@@ -149,9 +149,9 @@ impl Scanner {
         };
         let label = match &c.label_column {
             Some(name) => {
-                let f = schema.field_with_name(name).map_err(|_| {
-                    Error::schema(shard, format!("no label column '{name}'"))
-                })?;
+                let f = schema
+                    .field_with_name(name)
+                    .map_err(|_| Error::schema(shard, format!("no label column '{name}'")))?;
                 check_scalar(f.data_type(), shard, "label", name)?;
                 Some(name.clone())
             }
@@ -173,8 +173,12 @@ impl Scanner {
             .column_by_name(&cols.text)
             .ok_or_else(|| bad(format!("no text column '{}'", cols.text)))?;
         let text = text_array(text).map_err(|m| bad(format!("text column '{}' {m}", cols.text)))?;
-        let text = TextColumn::new(text.as_ref())
-            .ok_or_else(|| bad(format!("text column '{}' is not a string column", cols.text)))?;
+        let text = TextColumn::new(text.as_ref()).ok_or_else(|| {
+            bad(format!(
+                "text column '{}' is not a string column",
+                cols.text
+            ))
+        })?;
         let ids = match &cols.id {
             Some(name) => Some(id_strings(batch, name).map_err(bad)?),
             None => None,
@@ -336,8 +340,14 @@ mod tests {
             Field::new("n", DataType::Int64, true),
         ]);
         let s = Scanner::new(ScanConfig::default(), key()).unwrap();
-        let e = s.resolve_columns(&schema, "a.parquet").unwrap_err().to_string();
-        assert!(e.contains("a.parquet") && e.contains("'body'") && !e.contains("'n'"), "{e}");
+        let e = s
+            .resolve_columns(&schema, "a.parquet")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("a.parquet") && e.contains("'body'") && !e.contains("'n'"),
+            "{e}"
+        );
         let schema = Schema::new(vec![Field::new("text", DataType::Int64, true)]);
         let e = s.resolve_columns(&schema, "b").unwrap_err().to_string();
         assert!(e.contains("Int64"), "{e}");

@@ -58,10 +58,7 @@ impl<'a> TextColumn<'a> {
         match self {
             TextColumn::Utf8(a) => a.values().as_ptr() as usize,
             TextColumn::LargeUtf8(a) => a.values().as_ptr() as usize,
-            TextColumn::Utf8View(a) => a
-                .data_buffers()
-                .first()
-                .map_or(0, |b| b.as_ptr() as usize),
+            TextColumn::Utf8View(a) => a.data_buffers().first().map_or(0, |b| b.as_ptr() as usize),
         }
     }
 }

@@ -55,10 +55,13 @@ impl CorpusStats {
                 findings: 1,
                 records: first_det as u64,
             });
-            self.by_kind.entry(h.kind.to_string()).or_default().add(Count {
-                findings: 1,
-                records: first_kind as u64,
-            });
+            self.by_kind
+                .entry(h.kind.to_string())
+                .or_default()
+                .add(Count {
+                    findings: 1,
+                    records: first_kind as u64,
+                });
             if first_det {
                 seen_det.push(h.detector);
             }

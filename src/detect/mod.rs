@@ -93,7 +93,10 @@ pub const KINDS: &[(DetectorId, &str)] = &[
 ];
 
 fn names(ids: &[DetectorId]) -> String {
-    ids.iter().map(|d| d.as_str()).collect::<Vec<_>>().join(", ")
+    ids.iter()
+        .map(|d| d.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// One finding inside one text value, as a detector reports it.
@@ -161,7 +164,10 @@ mod tests {
 
     #[test]
     fn detector_names_parse() {
-        assert_eq!("Unicode".parse::<DetectorId>().unwrap(), DetectorId::Unicode);
+        assert_eq!(
+            "Unicode".parse::<DetectorId>().unwrap(),
+            DetectorId::Unicode
+        );
         assert!("bogus".parse::<DetectorId>().is_err());
     }
 }

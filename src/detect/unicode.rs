@@ -214,7 +214,9 @@ fn zero_width_is_legit(text: &str, i: usize, c: char, next: usize) -> bool {
             _ => false,
         },
         // A word joiner keeping punctuation together ("->", "...") is typography.
-        '\u{2060}' => !prev.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric),
+        '\u{2060}' => {
+            !prev.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+        }
         _ => false,
     }
 }
@@ -245,7 +247,9 @@ fn tag_hit(text: &str, start: usize, end: usize) -> Hit {
     // Tag characters mirror ASCII: decode the invisible message for the report.
     let decoded: String = text[start..end]
         .chars()
-        .filter_map(|c| char::from_u32(c as u32 - 0xE0000).filter(|d| d.is_ascii_graphic() || *d == ' '))
+        .filter_map(|c| {
+            char::from_u32(c as u32 - 0xE0000).filter(|d| d.is_ascii_graphic() || *d == ' ')
+        })
         .collect();
     let n = text[start..end].chars().count();
     Hit {
@@ -335,7 +339,9 @@ fn confusable_word(text: &str, start: usize, end: usize) -> Option<Hit> {
     let is_host = word.contains('.') && labels.len() >= 2;
     let spoofed_label = is_host
         && labels.iter().any(|l| l.latin && !l.greek_cyrillic)
-        && labels.iter().any(|l| !l.latin && l.greek_cyrillic && l.all_lookalike);
+        && labels
+            .iter()
+            .any(|l| !l.latin && l.greek_cyrillic && l.all_lookalike);
     if !(mixed_label || spoofed_label) {
         return None;
     }
@@ -388,7 +394,13 @@ fn preview(text: &str, start: usize, end: usize) -> String {
     };
     let after: String = text[end..].chars().take(CONTEXT_CHARS).collect();
     let mut s = String::new();
-    for c in before.chars().chain(['\u{0}']).chain(text[start..end].chars()).chain(['\u{0}']).chain(after.chars()) {
+    for c in before
+        .chars()
+        .chain(['\u{0}'])
+        .chain(text[start..end].chars())
+        .chain(['\u{0}'])
+        .chain(after.chars())
+    {
         match c {
             '\u{0}' => s.push('|'),
             c if c.is_control() && c != '\u{0}' => s.push(' '),
@@ -408,7 +420,9 @@ mod tests {
     fn kinds(text: &str) -> Vec<(&'static str, &str)> {
         let mut out = vec![];
         UnicodeDetector.scan(text, &mut out);
-        out.iter().map(|h| (h.kind, &text[h.start..h.end])).collect()
+        out.iter()
+            .map(|h| (h.kind, &text[h.start..h.end]))
+            .collect()
     }
 
     #[test]
@@ -430,7 +444,10 @@ mod tests {
         assert_eq!(kinds("allowl\u{2060}ist"), vec![(ZERO_WIDTH, "\u{2060}")]);
         assert_eq!(kinds("crite\u{FEFF}ria"), vec![(ZERO_WIDTH, "\u{FEFF}")]);
         let stego = "x \u{200B}\u{200C}\u{200C}\u{200B} y";
-        assert_eq!(kinds(stego), vec![(ZERO_WIDTH, "\u{200B}\u{200C}\u{200C}\u{200B}")]);
+        assert_eq!(
+            kinds(stego),
+            vec![(ZERO_WIDTH, "\u{200B}\u{200C}\u{200C}\u{200B}")]
+        );
     }
 
     #[test]
@@ -449,7 +466,10 @@ mod tests {
     fn tag_characters_and_flags() {
         let flag = "Flag: 🏴\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F} ok";
         assert!(kinds(flag).is_empty());
-        let hidden: String = "say hi".chars().map(|c| char::from_u32(0xE0000 + c as u32).unwrap()).collect();
+        let hidden: String = "say hi"
+            .chars()
+            .map(|c| char::from_u32(0xE0000 + c as u32).unwrap())
+            .collect();
         let t = format!("See the docs.{hidden} next");
         let mut out = vec![];
         UnicodeDetector.scan(&t, &mut out);
@@ -461,8 +481,14 @@ mod tests {
 
     #[test]
     fn confusables_in_words_and_hosts() {
-        assert_eq!(kinds("visit https://аmazon.com/login"), vec![(CONFUSABLE, "аmazon.com")]);
-        assert_eq!(kinds("see googlе.сom now"), vec![(CONFUSABLE, "googlе.сom")]);
+        assert_eq!(
+            kinds("visit https://аmazon.com/login"),
+            vec![(CONFUSABLE, "аmazon.com")]
+        );
+        assert_eq!(
+            kinds("see googlе.сom now"),
+            vec![(CONFUSABLE, "googlе.сom")]
+        );
         assert_eq!(kinds("at gіthυb.com"), vec![(CONFUSABLE, "gіthυb.com")]);
         assert_eq!(kinds("go to аррӏе.com"), vec![(CONFUSABLE, "аррӏе.com")]);
         assert_eq!(kinds("your pаssword."), vec![(CONFUSABLE, "pаssword")]);

@@ -111,7 +111,9 @@ impl TableFile {
             return Ok(());
         }
         match &mut self.writer {
-            Some(w) => w.write(batch).map_err(|e| Error::output(&self.staged.dest, e)),
+            Some(w) => w
+                .write(batch)
+                .map_err(|e| Error::output(&self.staged.dest, e)),
             None => Err(Error::output(&self.staged.dest, "already closed")),
         }
     }
@@ -160,7 +162,8 @@ impl Sink for DirSink {
         self.findings.close()?;
         self.records.close()?;
         let mut staged = Staged::new(&self.dir, SUMMARY_FILE);
-        let json = serde_json::to_vec_pretty(summary).map_err(|e| Error::output(&staged.dest, e))?;
+        let json =
+            serde_json::to_vec_pretty(summary).map_err(|e| Error::output(&staged.dest, e))?;
         File::create(&staged.tmp)
             .and_then(|mut f| f.write_all(&json).and_then(|_| f.sync_all()))
             .map_err(|e| Error::output(&staged.tmp, e))?;

@@ -15,11 +15,16 @@ fn is_file_format(shard: &Shard) -> Result<bool> {
     Ok(f.read_exact(&mut head).is_ok() && &head == b"ARROW1")
 }
 
-type Batches = Box<dyn Iterator<Item = Result<arrow::array::RecordBatch, arrow::error::ArrowError>>>;
+type Batches =
+    Box<dyn Iterator<Item = Result<arrow::array::RecordBatch, arrow::error::ArrowError>>>;
 
 fn open(shard: &Shard, projection: Option<Vec<usize>>) -> Result<(Schema, Batches)> {
     let err = |e: arrow::error::ArrowError| {
-        Error::shard(&shard.name, Location::Shard, format!("unreadable Arrow IPC: {e}"))
+        Error::shard(
+            &shard.name,
+            Location::Shard,
+            format!("unreadable Arrow IPC: {e}"),
+        )
     };
     let file = File::open(&shard.path).map_err(|e| Error::io(&shard.path, e))?;
     if is_file_format(shard)? {

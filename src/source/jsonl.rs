@@ -36,7 +36,11 @@ fn lines(shard: &Shard) -> Result<Box<dyn BufRead>> {
         Compression::None => Box::new(file),
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file))),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(file).map_err(|e| {
-            Error::shard(&shard.name, Location::Shard, format!("bad zstd stream: {e}"))
+            Error::shard(
+                &shard.name,
+                Location::Shard,
+                format!("bad zstd stream: {e}"),
+            )
         })?),
     };
     Ok(Box::new(BufReader::with_capacity(1 << 20, inner)))
@@ -63,7 +67,11 @@ pub(super) fn schema(shard: &Shard) -> Result<Schema> {
     while line < SCHEMA_PROBE_LINES {
         buf.clear();
         let n = r.read_until(b'\n', &mut buf).map_err(|e| {
-            Error::shard(&shard.name, Location::Line(line + 1), format!("read error: {e}"))
+            Error::shard(
+                &shard.name,
+                Location::Line(line + 1),
+                format!("read error: {e}"),
+            )
         })?;
         if n == 0 {
             break;
@@ -202,31 +210,33 @@ fn flush(
     if chunk.lines.is_empty() {
         return Ok(());
     }
-    let batch = match decode(schema, chunk.lines.len(), &chunk.bytes) {
-        Ok(b) => b,
-        Err(_) => {
-            // Slow path: find the bad lines one by one and keep the good ones.
-            let mut good = Vec::new();
-            let mut start = 0;
-            for &line in &chunk.lines {
-                let end = start
-                    + memchr::memchr(b'\n', &chunk.bytes[start..]).map_or(chunk.bytes.len() - start, |p| p + 1);
-                match decode(schema, 1, &chunk.bytes[start..end]) {
-                    Ok(Some(b)) => good.push(b),
-                    Ok(None) => {}
-                    Err(reason) => bad_line(shard, opts, notes, line, reason)?,
+    let batch =
+        match decode(schema, chunk.lines.len(), &chunk.bytes) {
+            Ok(b) => b,
+            Err(_) => {
+                // Slow path: find the bad lines one by one and keep the good ones.
+                let mut good = Vec::new();
+                let mut start = 0;
+                for &line in &chunk.lines {
+                    let end = start
+                        + memchr::memchr(b'\n', &chunk.bytes[start..])
+                            .map_or(chunk.bytes.len() - start, |p| p + 1);
+                    match decode(schema, 1, &chunk.bytes[start..end]) {
+                        Ok(Some(b)) => good.push(b),
+                        Ok(None) => {}
+                        Err(reason) => bad_line(shard, opts, notes, line, reason)?,
+                    }
+                    start = end;
                 }
-                start = end;
+                if good.is_empty() {
+                    None
+                } else {
+                    Some(arrow::compute::concat_batches(schema, &good).map_err(|e| {
+                        Error::shard(&shard.name, Location::Line(chunk.lines[0]), e)
+                    })?)
+                }
             }
-            if good.is_empty() {
-                None
-            } else {
-                Some(arrow::compute::concat_batches(schema, &good).map_err(|e| {
-                    Error::shard(&shard.name, Location::Line(chunk.lines[0]), e)
-                })?)
-            }
-        }
-    };
+        };
     chunk.bytes.clear();
     chunk.lines.clear();
     if let Some(batch) = batch {

@@ -21,21 +21,39 @@ pub use jsonl::BadLine;
 /// Rows per batch unless told otherwise.
 pub const DEFAULT_BATCH_SIZE: usize = 8192;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
     None,
     Gzip,
     Zstd,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Parquet,
     ArrowFile,
     ArrowStream,
     Jsonl(Compression),
+}
+
+impl Format {
+    /// `parquet`, `arrow`, `arrows`, `jsonl`, `jsonl.gz`, `jsonl.zst`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Parquet => "parquet",
+            Format::ArrowFile => "arrow",
+            Format::ArrowStream => "arrows",
+            Format::Jsonl(Compression::None) => "jsonl",
+            Format::Jsonl(Compression::Gzip) => "jsonl.gz",
+            Format::Jsonl(Compression::Zstd) => "jsonl.zst",
+        }
+    }
+}
+
+impl serde::Serialize for Format {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 /// One input file.
@@ -104,9 +122,12 @@ pub fn expand(inputs: &[String]) -> Result<Vec<Shard>> {
             };
             shards.push(shard(path.to_path_buf(), format)?);
         } else if input.contains(['*', '?', '[']) {
-            let paths = glob::glob(input)
-                .map_err(|e| Error::Config(format!("bad glob '{input}': {e}")))?;
-            let mut matched: Vec<PathBuf> = paths.filter_map(|p| p.ok()).filter(|p| p.is_file()).collect();
+            let paths =
+                glob::glob(input).map_err(|e| Error::Config(format!("bad glob '{input}': {e}")))?;
+            let mut matched: Vec<PathBuf> = paths
+                .filter_map(|p| p.ok())
+                .filter(|p| p.is_file())
+                .collect();
             matched.sort();
             let before = shards.len();
             for f in matched {
@@ -115,7 +136,9 @@ pub fn expand(inputs: &[String]) -> Result<Vec<Shard>> {
                 }
             }
             if shards.len() == before {
-                return Err(Error::NoInput(format!("{input}: the pattern matches no supported file")));
+                return Err(Error::NoInput(format!(
+                    "{input}: the pattern matches no supported file"
+                )));
             }
         } else {
             return Err(Error::io(
@@ -128,7 +151,9 @@ pub fn expand(inputs: &[String]) -> Result<Vec<Shard>> {
 }
 
 fn shard(path: PathBuf, format: Format) -> Result<Shard> {
-    let size = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?.len();
+    let size = std::fs::metadata(&path)
+        .map_err(|e| Error::io(&path, e))?
+        .len();
     Ok(Shard {
         name: path.to_string_lossy().into_owned(),
         path,
@@ -159,7 +184,10 @@ pub fn format_from_name(path: &Path) -> Option<Format> {
     let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
     let (stem, compression) = if let Some(s) = name.strip_suffix(".gz") {
         (s, Compression::Gzip)
-    } else if let Some(s) = name.strip_suffix(".zst").or_else(|| name.strip_suffix(".zstd")) {
+    } else if let Some(s) = name
+        .strip_suffix(".zst")
+        .or_else(|| name.strip_suffix(".zstd"))
+    {
         (s, Compression::Zstd)
     } else {
         (name.as_str(), Compression::None)
@@ -230,7 +258,11 @@ pub struct Planned {
 /// Opens a shard, validates its schema against the scanner's configuration and splits it.
 pub fn plan(index: usize, shard: &Shard, scanner: &Scanner) -> Result<Planned> {
     if shard.size == 0 {
-        return Err(Error::shard(&shard.name, Location::Shard, "empty file (0 bytes)"));
+        return Err(Error::shard(
+            &shard.name,
+            Location::Shard,
+            "empty file (0 bytes)",
+        ));
     }
     match shard.format {
         Format::Parquet => parquet::plan(index, shard, scanner),
@@ -290,7 +322,11 @@ pub fn read_unit(
             Format::Parquet,
         ) => {
             let plan = planned.parquet.as_ref().ok_or_else(|| {
-                Error::shard(&shard.name, Location::RowGroup(*index), "row group without a plan")
+                Error::shard(
+                    &shard.name,
+                    Location::RowGroup(*index),
+                    "row group without a plan",
+                )
             })?;
             parquet::read_row_group(shard, plan, *index, *first_row, (*skip, *take), opts, f)?;
             Ok(UnitNotes::default())

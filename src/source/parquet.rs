@@ -29,8 +29,13 @@ fn open(shard: &Shard) -> Result<File> {
 pub(super) fn plan(index: usize, shard: &Shard, scanner: &Scanner) -> Result<Planned> {
     let mut file = open(shard)?;
     check_magic(&mut file, shard)?;
-    let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
-        .map_err(|e| Error::shard(&shard.name, Location::Shard, format!("unreadable Parquet footer: {e}")))?;
+    let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| {
+        Error::shard(
+            &shard.name,
+            Location::Shard,
+            format!("unreadable Parquet footer: {e}"),
+        )
+    })?;
     let schema = metadata.schema().clone();
     let columns = scanner.resolve_columns(&schema, &shard.name)?;
     let projection = columns
@@ -57,7 +62,11 @@ pub(super) fn plan(index: usize, shard: &Shard, scanner: &Scanner) -> Result<Pla
                     skip,
                     take,
                 },
-                bytes: if k + 1 == pieces { bytes - (pieces as u64 - 1) * (bytes / pieces as u64) } else { bytes / pieces as u64 },
+                bytes: if k + 1 == pieces {
+                    bytes - (pieces as u64 - 1) * (bytes / pieces as u64)
+                } else {
+                    bytes / pieces as u64
+                },
             });
         }
         first_row += rows as i64;
