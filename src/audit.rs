@@ -223,7 +223,7 @@ pub fn run(
         .map_or(0.0, |d| d.as_secs_f64());
     let t0 = Instant::now();
     let key_source = key.source();
-    let shards = source::expand(inputs)?;
+    let shards = source::expand(inputs, sink.output_dir())?;
     let scanner = Scanner::new(opts.scan.clone(), key)?;
 
     let plans: Vec<Result<Arc<Planned>>> = shards

@@ -181,3 +181,15 @@ fn accepts_globs_and_keeps_input_names() {
     let shards = strings(&dir.path().join("o/findings.parquet"), "shard");
     assert_eq!(shards, [Some("a.parquet".into()), Some("b.parquet".into())]);
 }
+
+#[test]
+fn output_inside_the_input_folder_is_not_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("data")).unwrap();
+    write_texts(&dir.path().join("data/a.parquet"), &[Some("x\u{202E}")]);
+    for _ in 0..2 {
+        let r = shardguard(dir.path(), &["audit", "data", "--out", "data/audit", "-q"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(summary(&dir.path().join("data/audit"))["shards_total"], 1);
+    }
+}

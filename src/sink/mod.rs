@@ -24,6 +24,10 @@ pub trait Sink {
     fn records(&mut self, batch: &RecordBatch) -> Result<()>;
     /// Called once, after every batch, when the audit completed.
     fn finish(&mut self, summary: &Summary) -> Result<()>;
+    /// The directory outputs go to, which input expansion must not read back.
+    fn output_dir(&self) -> Option<&Path> {
+        None
+    }
 }
 
 /// Keeps everything in memory (notebooks, tests).
@@ -143,10 +147,6 @@ impl DirSink {
             dir,
         })
     }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
 }
 
 impl Sink for DirSink {
@@ -171,5 +171,9 @@ impl Sink for DirSink {
         self.findings.staged.commit()?;
         self.records.staged.commit()?;
         staged.commit()
+    }
+
+    fn output_dir(&self) -> Option<&Path> {
+        Some(&self.dir)
     }
 }

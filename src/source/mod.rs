@@ -93,7 +93,9 @@ impl Default for ReadOptions {
 }
 
 /// Expands files, directories (recursively, sorted) and globs into shards, in input order.
-pub fn expand(inputs: &[String]) -> Result<Vec<Shard>> {
+/// Directories under `skip_dir` (the audit's own output directory) are not searched.
+pub fn expand(inputs: &[String], skip_dir: Option<&Path>) -> Result<Vec<Shard>> {
+    let skip = skip_dir.and_then(|d| d.canonicalize().ok());
     if inputs.is_empty() {
         return Err(Error::NoInput("no input given".into()));
     }
@@ -102,7 +104,7 @@ pub fn expand(inputs: &[String]) -> Result<Vec<Shard>> {
         let path = Path::new(input);
         if path.is_dir() {
             let mut files = Vec::new();
-            walk(path, &mut files).map_err(|e| Error::io(path, e))?;
+            walk(path, skip.as_deref(), &mut files).map_err(|e| Error::io(path, e))?;
             files.sort();
             let before = shards.len();
             for f in files {
@@ -162,7 +164,10 @@ fn shard(path: PathBuf, format: Format) -> Result<Shard> {
     })
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+fn walk(dir: &Path, skip: Option<&Path>, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if skip.is_some() && dir.canonicalize().ok().as_deref() == skip {
+        return Ok(());
+    }
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name();
@@ -171,7 +176,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         }
         let p = entry.path();
         if entry.file_type()?.is_dir() {
-            walk(&p, out)?;
+            walk(&p, skip, out)?;
         } else {
             out.push(p);
         }
