@@ -128,6 +128,7 @@ impl Summary {
     }
 }
 
+#[derive(Default)]
 struct ShardState {
     stats: CorpusStats,
     units_failed: usize,
@@ -231,17 +232,7 @@ pub fn run(
         .enumerate()
         .map(|(i, s)| source::plan(i, s, &scanner).map(Arc::new))
         .collect();
-    let mut states: Vec<ShardState> = shards
-        .iter()
-        .map(|_| ShardState {
-            stats: CorpusStats::default(),
-            units_failed: 0,
-            units_total: 0,
-            errors: Vec::new(),
-            bad_lines: Vec::new(),
-            skipped_lines: 0,
-        })
-        .collect();
+    let mut states: Vec<ShardState> = shards.iter().map(|_| ShardState::default()).collect();
     let mut units: Vec<(Arc<Planned>, Unit)> = Vec::new();
     for (i, p) in plans.into_iter().enumerate() {
         match p {

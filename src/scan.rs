@@ -1,8 +1,6 @@
 //! The per-batch call shared by the CLI, the Python API and distributed engines:
 //! one Arrow `RecordBatch` in, findings and per-record rows out. Pure: no IO.
 
-use std::sync::Arc;
-
 use arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Schema};
 
@@ -285,10 +283,7 @@ fn id_strings(batch: &RecordBatch, name: &str) -> Result<ArrayRef, String> {
     if col.data_type() == &DataType::Utf8 {
         return Ok(col.clone());
     }
-    arrow::compute::cast(col, &DataType::Utf8)
-        .map(|a| Arc::new(a) as ArrayRef)
-        .map(|a| a as ArrayRef)
-        .map_err(|e| format!("id column '{name}': {e}"))
+    arrow::compute::cast(col, &DataType::Utf8).map_err(|e| format!("id column '{name}': {e}"))
 }
 
 #[cfg(test)]
@@ -296,6 +291,7 @@ mod tests {
     use super::*;
     use arrow::array::{Int64Array, LargeStringArray};
     use arrow::datatypes::Field;
+    use std::sync::Arc;
 
     fn key() -> Key {
         Key::from_hex("000102030405060708090a0b0c0d0e0f").unwrap()

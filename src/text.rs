@@ -46,13 +46,6 @@ impl<'a> TextColumn<'a> {
         }
     }
 
-    /// Total bytes of text (non-null values).
-    pub fn text_bytes(&self) -> usize {
-        (0..self.len())
-            .map(|i| self.get(i).map_or(0, str::len))
-            .sum()
-    }
-
     /// Address of the first byte of the values buffer (used to check zero-copy imports).
     pub fn values_address(&self) -> usize {
         match self {
@@ -150,7 +143,6 @@ mod tests {
             let t = TextColumn::new(arr.as_ref()).unwrap();
             let got: Vec<_> = (0..t.len()).map(|i| t.get(i)).collect();
             assert_eq!(got, vals);
-            assert_eq!(t.text_bytes(), "héllo".len());
         }
     }
 

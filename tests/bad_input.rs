@@ -64,13 +64,7 @@ fn corrupt_parquet_row_group() {
     let dir = folder_with("corrupt.parquet", &bytes);
     let s = assert_reported(dir.path(), "corrupt.parquet", "row group 0");
     // Row groups after the damage are still audited.
-    let shard = s["shards"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["shard"].as_str().unwrap().ends_with("corrupt.parquet"))
-        .unwrap()
-        .clone();
+    let shard = shard_entry(&s, "corrupt.parquet");
     assert_eq!(shard["status"], "partial", "{shard}");
     assert!(shard["records"].as_u64().unwrap() > 0);
 }
@@ -261,13 +255,7 @@ fn truncated_gzip_keeps_what_was_read() {
     fs::write(dir_in.join("good.parquet"), sample_parquet()).unwrap();
     fs::write(dir_in.join("cut.jsonl.gz"), &gz[..gz.len() / 2]).unwrap();
     let s = assert_reported(dir.path(), "cut.jsonl.gz", "line");
-    let cut = s["shards"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["shard"].as_str().unwrap().ends_with("cut.jsonl.gz"))
-        .unwrap()
-        .clone();
+    let cut = shard_entry(&s, "cut.jsonl.gz");
     assert!(cut["records"].as_u64().unwrap() > 1000, "{cut}");
 }
 

@@ -43,7 +43,7 @@ pub(super) fn schema(shard: &Shard) -> Result<Schema> {
 pub(super) fn read(
     shard: &Shard,
     cols: &[&str],
-    _opts: &ReadOptions,
+    opts: &ReadOptions,
     f: &mut dyn FnMut(SourceBatch) -> Result<()>,
 ) -> Result<()> {
     let full = schema(shard)?;
@@ -58,12 +58,17 @@ pub(super) fn read(
                 format!("unreadable Arrow IPC batch {i}: {e}"),
             )
         })?;
-        let n = batch.num_rows() as i64;
-        f(SourceBatch {
-            first_row: row,
-            batch,
-        })?;
-        row += n;
+        // Writers choose batch sizes; slice (zero-copy) so memory follows ours.
+        let mut offset = 0;
+        while offset < batch.num_rows() {
+            let len = opts.batch_size.min(batch.num_rows() - offset);
+            f(SourceBatch {
+                first_row: row,
+                batch: batch.slice(offset, len),
+            })?;
+            row += len as i64;
+            offset += len;
+        }
     }
     Ok(())
 }

@@ -106,7 +106,6 @@ struct Chunk {
 
 pub(super) fn read(
     shard: &Shard,
-    _c: Compression,
     cols: &[&str],
     opts: &ReadOptions,
     f: &mut dyn FnMut(SourceBatch) -> Result<()>,

@@ -8,7 +8,6 @@ mod parquet;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::Schema;
@@ -340,7 +339,7 @@ pub fn read_unit(
             ipc::read(shard, &cols, opts, f)?;
             Ok(UnitNotes::default())
         }
-        (_, Format::Jsonl(c)) => jsonl::read(shard, c, &cols, opts, f),
+        (_, Format::Jsonl(_)) => jsonl::read(shard, &cols, opts, f),
         (Part::Whole, Format::Parquet) => Err(Error::shard(
             &shard.name,
             Location::Shard,
@@ -348,6 +347,3 @@ pub fn read_unit(
         )),
     }
 }
-
-/// Shared handle so planned metadata can be reused across row-group units.
-pub type SharedPlan = Arc<Planned>;

@@ -73,6 +73,17 @@ pub fn strings(path: &Path, column: &str) -> Vec<Option<String>> {
         .collect()
 }
 
+/// The `shards[]` entry of a summary whose name ends with `name`.
+pub fn shard_entry(summary: &serde_json::Value, name: &str) -> serde_json::Value {
+    summary["shards"]
+        .as_array()
+        .expect("shards")
+        .iter()
+        .find(|x| x["shard"].as_str().is_some_and(|s| s.ends_with(name)))
+        .expect("shard listed")
+        .clone()
+}
+
 /// Writes a Parquet shard with an `id` and a `text` column.
 pub fn write_texts(path: &Path, texts: &[Option<&str>]) {
     let ids: Vec<String> = (0..texts.len()).map(|i| format!("doc-{i}")).collect();
