@@ -168,8 +168,7 @@ impl Progress for Bar {
         if let Some(b) = &self.bar {
             let s = self.t0.elapsed().as_secs_f64().max(1e-3);
             b.set_message(format!(
-                "{r} records, {:.1} MB text ({:.0} rec/s, {:.1} MB/s)",
-                t as f64 / 1e6,
+                "{r} rec {:.0} rec/s {:.1} MB/s",
                 r as f64 / s,
                 t as f64 / 1e6 / s
             ));
@@ -232,7 +231,7 @@ fn audit_cmd(a: AuditArgs) -> Result<ExitCode, Error> {
             let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
             b.set_style(
                 ProgressStyle::with_template(
-                    "{prefix} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ETA {eta} {msg}",
+                    "{prefix} {elapsed_precise} [{bar:30}] {bytes}/{total_bytes} {msg} ETA {eta}",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );

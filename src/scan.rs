@@ -181,11 +181,14 @@ impl Scanner {
             Some(name) => Some(id_strings(batch, name).map_err(bad)?),
             None => None,
         };
-        let ids = ids.as_ref().map(|a| {
-            a.as_any()
-                .downcast_ref::<StringArray>()
-                .expect("id column cast to Utf8")
-        });
+        let ids = match &ids {
+            Some(a) => Some(
+                a.as_any()
+                    .downcast_ref::<StringArray>()
+                    .ok_or_else(|| bad("id column is not Utf8 after the cast".into()))?,
+            ),
+            None => None,
+        };
 
         let n = batch.num_rows();
         let mut findings = FindingsBuilder::default();
