@@ -5,7 +5,7 @@ use arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Schema};
 
 use crate::corpus::CorpusStats;
-use crate::detect::{unicode::UnicodeDetector, DetectorId, Hit, TextDetector};
+use crate::detect::{pii::PiiDetector, unicode::UnicodeDetector, DetectorId, Hit, TextDetector};
 use crate::hash::Key;
 use crate::schema::{FindingsBuilder, Located, RecordRow, RecordsBuilder};
 use crate::text::{is_text_type, text_array, CharOffsets, TextColumn};
@@ -79,6 +79,7 @@ impl Scanner {
         for d in &config.detectors {
             match d {
                 DetectorId::Unicode => detectors.push(Box::new(UnicodeDetector)),
+                DetectorId::Pii => detectors.push(Box::new(PiiDetector)),
                 other => {
                     return Err(Error::Config(format!(
                         "detector '{other}' is not available in this version"
@@ -226,7 +227,10 @@ impl Scanner {
                             hit: h,
                             start_char,
                             end_char,
-                            value_hash: Some(self.key.hash_hex(raw.as_bytes())),
+                            value_hash: Some(
+                                self.key
+                                    .hash_hex(h.norm.as_deref().unwrap_or(raw).as_bytes()),
+                            ),
                             preview: if self.config.reveal { raw } else { &h.preview },
                         },
                     );

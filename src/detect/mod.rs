@@ -1,5 +1,6 @@
 //! Pure per-text scans: no state, no IO. Each detector reads one text value and appends [`Hit`]s.
 
+pub mod pii;
 pub mod unicode;
 
 use std::fmt;
@@ -32,7 +33,7 @@ impl DetectorId {
     ];
 
     /// Detectors this build can run.
-    pub const AVAILABLE: [DetectorId; 1] = [DetectorId::Unicode];
+    pub const AVAILABLE: [DetectorId; 2] = [DetectorId::Pii, DetectorId::Unicode];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -86,6 +87,12 @@ impl FromStr for DetectorId {
 
 /// Every kind the available detectors can report, with its detector.
 pub const KINDS: &[(DetectorId, &str)] = &[
+    (DetectorId::Pii, pii::EMAIL),
+    (DetectorId::Pii, pii::CREDIT_CARD),
+    (DetectorId::Pii, pii::US_SSN),
+    (DetectorId::Pii, pii::IBAN),
+    (DetectorId::Pii, pii::IP_ADDRESS),
+    (DetectorId::Pii, pii::MAC_ADDRESS),
     (DetectorId::Unicode, unicode::BIDI_CONTROL),
     (DetectorId::Unicode, unicode::ZERO_WIDTH),
     (DetectorId::Unicode, unicode::TAG_CHARACTERS),
@@ -114,6 +121,9 @@ pub struct Hit {
     pub preview: String,
     /// Small JSON object with detector-specific evidence.
     pub detail: Option<String>,
+    /// The value normalized for `value_hash` (card digits, lower-cased e-mail, ...); the raw span
+    /// when `None`.
+    pub norm: Option<String>,
 }
 
 /// A scan over one text value. Implementations must be pure: same text, same hits.
@@ -144,9 +154,76 @@ pub fn next_non_ascii(bytes: &[u8], from: usize) -> usize {
     i
 }
 
+/// Start of every maximal run of ASCII digits, found eight bytes at a time.
+pub fn digit_run_starts(bytes: &[u8], out: &mut Vec<usize>) {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    // High bit set in each byte of `w` that is an ASCII digit (exact for every byte value).
+    #[inline]
+    fn digits(w: u64) -> u64 {
+        let low7 = w & (LO * 127);
+        // byte > '/' and byte < ':' (on the low 7 bits), then drop bytes >= 0x80.
+        ((LO * (127 + b':' as u64)).wrapping_sub(low7)
+            & !w
+            & low7.wrapping_add(LO * (127 - b'/' as u64)))
+            & HI
+    }
+    let mut i = 0;
+    let mut prev_digit = false;
+    while i + 8 <= bytes.len() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&bytes[i..i + 8]);
+        let m = digits(u64::from_le_bytes(w));
+        if m == 0 {
+            prev_digit = false;
+            i += 8;
+            continue;
+        }
+        // Starts: digit bytes whose predecessor is not a digit.
+        let carry = u64::from(prev_digit) << 7;
+        let starts = m & !((m << 8) | carry);
+        let mut s = starts;
+        while s != 0 {
+            out.push(i + (s.trailing_zeros() / 8) as usize);
+            s &= s - 1;
+        }
+        prev_digit = m >> 63 != 0;
+        i += 8;
+    }
+    for (k, b) in bytes[i..].iter().enumerate() {
+        let d = b.is_ascii_digit();
+        if d && !prev_digit {
+            out.push(i + k);
+        }
+        prev_digit = d;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digit_run_starts_match_a_naive_scan() {
+        let mut seed = 7u64;
+        for len in [0usize, 1, 7, 8, 9, 15, 16, 17, 100, 1000] {
+            let text: Vec<u8> = (0..len)
+                .map(|_| {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    [b'0', b'9', b'5', b'a', b'/', b':', b' ', 0xC3, 0xB0, 0xB9]
+                        [(seed >> 33) as usize % 10]
+                })
+                .collect();
+            let naive: Vec<usize> = (0..text.len())
+                .filter(|&i| text[i].is_ascii_digit() && (i == 0 || !text[i - 1].is_ascii_digit()))
+                .collect();
+            let mut got = vec![];
+            digit_run_starts(&text, &mut got);
+            assert_eq!(got, naive, "len {len}");
+        }
+    }
 
     #[test]
     fn next_non_ascii_finds_every_position() {

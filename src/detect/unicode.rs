@@ -148,6 +148,7 @@ fn emit_run(text: &str, run: Option<Run>, out: &mut Vec<Hit>) {
             "{{\"chars\":{n},\"codepoints\":[{}]}}",
             codepoints.join(",")
         )),
+        norm: None,
     });
 }
 
@@ -263,6 +264,7 @@ fn tag_hit(text: &str, start: usize, end: usize) -> Hit {
             "{{\"chars\":{n},\"decoded\":{}}}",
             serde_json::Value::String(decoded)
         )),
+        norm: None,
     }
 }
 
@@ -369,6 +371,7 @@ fn confusable_word(text: &str, start: usize, end: usize) -> Option<Hit> {
             serde_json::Value::String(skeleton),
             serde_json::to_string(&scripts).unwrap_or_default()
         )),
+        norm: None,
     })
 }
 

@@ -1,10 +1,10 @@
-//! Throughput of the `unicode` detector and of the per-batch scan, in bytes of text per second
-//! on one core, next to the cost of decoding the same Parquet text column.
+//! Throughput of each detector and of the per-batch scan, in bytes of text per second on one
+//! core, next to the cost of decoding the same Parquet text column.
 //!
-//!     cargo bench --bench unicode [-- --quick]
+//!     cargo bench --bench detect [-- --quick]
 //!
-//! Corpus: ../shared/data/poison/pretrain.parquet when present (or $SHARDGUARD_BENCH_PARQUET),
-//! else the bundled datasets-sample shard.
+//! Corpora: ../shared/data/poison/pretrain.parquet when present (or $SHARDGUARD_BENCH_PARQUET),
+//! else the bundled datasets-sample shard; plus the PII-dense test fixture.
 
 use std::fs::File;
 use std::hint::black_box;
@@ -15,6 +15,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
 
+use shardguard::detect::pii::PiiDetector;
 use shardguard::detect::unicode::UnicodeDetector;
 use shardguard::detect::TextDetector;
 use shardguard::hash::Key;
@@ -49,10 +50,8 @@ fn read(path: &PathBuf) -> Vec<RecordBatch> {
         .collect()
 }
 
-fn bench(c: &mut Criterion) {
-    let path = corpus();
-    let batches = read(&path);
-    let texts: Vec<String> = batches
+fn texts_of(batches: &[RecordBatch]) -> Vec<String> {
+    batches
         .iter()
         .flat_map(|b| {
             let a = text_array(b.column(0)).unwrap();
@@ -61,7 +60,39 @@ fn bench(c: &mut Criterion) {
                 .filter_map(|i| t.get(i).map(str::to_owned))
                 .collect::<Vec<_>>()
         })
-        .collect();
+        .collect()
+}
+
+fn bench_detectors(c: &mut Criterion, name: &str, texts: &[String]) {
+    let bytes: u64 = texts.iter().map(|t| t.len() as u64).sum();
+    let mut g = c.benchmark_group(name);
+    g.throughput(Throughput::Bytes(bytes));
+    g.sample_size(10);
+    let detectors: [(&str, Box<dyn TextDetector>); 2] = [
+        ("unicode", Box::new(UnicodeDetector)),
+        ("pii", Box::new(PiiDetector)),
+    ];
+    for (label, d) in &detectors {
+        g.bench_function(*label, |b| {
+            let mut hits = Vec::new();
+            b.iter(|| {
+                let mut n = 0;
+                for t in texts {
+                    hits.clear();
+                    d.scan(black_box(t), &mut hits);
+                    n += hits.len();
+                }
+                n
+            })
+        });
+    }
+    g.finish();
+}
+
+fn bench(c: &mut Criterion) {
+    let path = corpus();
+    let batches = read(&path);
+    let texts = texts_of(&batches);
     let bytes: u64 = texts.iter().map(|t| t.len() as u64).sum();
     eprintln!(
         "corpus {} : {} texts, {:.1} MB",
@@ -69,21 +100,15 @@ fn bench(c: &mut Criterion) {
         texts.len(),
         bytes as f64 / 1e6
     );
+    bench_detectors(c, "corpus", &texts);
+    let pii = texts_of(&read(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pii-dev.parquet"),
+    ));
+    bench_detectors(c, "pii_dense", &pii);
 
-    let mut g = c.benchmark_group("unicode");
+    let mut g = c.benchmark_group("pipeline");
     g.throughput(Throughput::Bytes(bytes));
     g.sample_size(10);
-    g.bench_function("detector_scan", |b| {
-        let d = UnicodeDetector;
-        let mut hits = Vec::new();
-        b.iter(|| {
-            for t in &texts {
-                hits.clear();
-                d.scan(black_box(t), &mut hits);
-            }
-            hits.len()
-        })
-    });
     let scanner = Scanner::new(
         ScanConfig::default(),
         Key::from_hex("000102030405060708090a0b0c0d0e0f").unwrap(),
@@ -92,7 +117,7 @@ fn bench(c: &mut Criterion) {
     let cols = scanner
         .resolve_columns(&batches[0].schema(), "bench")
         .unwrap();
-    g.bench_function("batch_scan", |b| {
+    g.bench_function("batch_scan_all_detectors", |b| {
         b.iter(|| {
             batches
                 .iter()
