@@ -248,3 +248,47 @@ mod tests {
         assert!("bogus".parse::<DetectorId>().is_err());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::{pii::PiiDetector, unicode::UnicodeDetector, TextDetector};
+    use proptest::prelude::*;
+
+    /// Text mixing the bytes every detector gates on with multi-byte characters.
+    fn texty() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just("4111 1111 1111 1111".to_string()),
+                Just("a@gmail.com".to_string()),
+                Just("DE89 3704 0044 0532 0130 00".to_string()),
+                Just("10.0.0.1".to_string()),
+                Just("fe80::1".to_string()),
+                Just("00:1a:2b:3c:4d:5e".to_string()),
+                Just("p\u{0430}ypal.com".to_string()),
+                Just("\u{202E}\u{200B}\u{E0041}\u{1F3F4}\u{FEFF}".to_string()),
+                "[0-9a-zA-Z@:.\\- ,()+#/]{0,12}",
+                "\\PC{0,6}",
+            ],
+            0..12,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn hits_are_ordered_char_aligned_spans(text in texty()) {
+            for d in [&UnicodeDetector as &dyn TextDetector, &PiiDetector] {
+                let mut hits = Vec::new();
+                d.scan(&text, &mut hits);
+                for (i, h) in hits.iter().enumerate() {
+                    prop_assert!(h.start < h.end && h.end <= text.len());
+                    prop_assert!(text.is_char_boundary(h.start) && text.is_char_boundary(h.end));
+                    prop_assert!((0.0..=1.0).contains(&h.score));
+                    if i > 0 {
+                        prop_assert!(hits[i - 1].start <= h.start);
+                    }
+                }
+            }
+        }
+    }
+}
