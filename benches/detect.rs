@@ -16,6 +16,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
 
 use shardguard::detect::pii::PiiDetector;
+use shardguard::detect::secret::SecretDetector;
 use shardguard::detect::unicode::UnicodeDetector;
 use shardguard::detect::TextDetector;
 use shardguard::hash::Key;
@@ -68,9 +69,10 @@ fn bench_detectors(c: &mut Criterion, name: &str, texts: &[String]) {
     let mut g = c.benchmark_group(name);
     g.throughput(Throughput::Bytes(bytes));
     g.sample_size(10);
-    let detectors: [(&str, Box<dyn TextDetector>); 2] = [
+    let detectors: [(&str, Box<dyn TextDetector>); 3] = [
         ("unicode", Box::new(UnicodeDetector)),
         ("pii", Box::new(PiiDetector)),
+        ("secret", Box::new(SecretDetector)),
     ];
     for (label, d) in &detectors {
         g.bench_function(*label, |b| {

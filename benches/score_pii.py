@@ -41,7 +41,7 @@ def main() -> int:
     ap.add_argument("parquet", nargs="?", default=str(ROOT.parent / "shared/data/pii/dev.parquet"))
     ap.add_argument("--bin", default=os.environ.get("SHARDGUARD_BIN", str(ROOT / "target/release/shardguard")))
     ap.add_argument("--threads", type=int)
-    ap.add_argument("--detectors", default="pii")
+    ap.add_argument("--detectors", default="pii,secret")
     ap.add_argument("--min", action="append", default=[], metavar="LABEL=F1",
                     help="minimum overlap F1 for a label (repeatable)")
     ap.add_argument("--max-negative", type=float, help="maximum hit rate on every hard-negative kind")

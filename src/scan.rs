@@ -5,7 +5,10 @@ use arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Schema};
 
 use crate::corpus::CorpusStats;
-use crate::detect::{pii::PiiDetector, unicode::UnicodeDetector, DetectorId, Hit, TextDetector};
+use crate::detect::{
+    pii::PiiDetector, secret::SecretDetector, unicode::UnicodeDetector, DetectorId, Hit,
+    TextDetector,
+};
 use crate::hash::Key;
 use crate::schema::{FindingsBuilder, Located, RecordRow, RecordsBuilder};
 use crate::text::{is_text_type, text_array, CharOffsets, TextColumn};
@@ -80,6 +83,7 @@ impl Scanner {
             match d {
                 DetectorId::Unicode => detectors.push(Box::new(UnicodeDetector)),
                 DetectorId::Pii => detectors.push(Box::new(PiiDetector)),
+                DetectorId::Secret => detectors.push(Box::new(SecretDetector)),
                 other => {
                     return Err(Error::Config(format!(
                         "detector '{other}' is not available in this version"

@@ -1,6 +1,7 @@
 //! Pure per-text scans: no state, no IO. Each detector reads one text value and appends [`Hit`]s.
 
 pub mod pii;
+pub mod secret;
 pub mod unicode;
 
 use std::fmt;
@@ -33,7 +34,8 @@ impl DetectorId {
     ];
 
     /// Detectors this build can run.
-    pub const AVAILABLE: [DetectorId; 2] = [DetectorId::Pii, DetectorId::Unicode];
+    pub const AVAILABLE: [DetectorId; 3] =
+        [DetectorId::Pii, DetectorId::Secret, DetectorId::Unicode];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -93,6 +95,13 @@ pub const KINDS: &[(DetectorId, &str)] = &[
     (DetectorId::Pii, pii::IBAN),
     (DetectorId::Pii, pii::IP_ADDRESS),
     (DetectorId::Pii, pii::MAC_ADDRESS),
+    (DetectorId::Secret, secret::AWS_ACCESS_KEY_ID),
+    (DetectorId::Secret, secret::GITHUB_TOKEN),
+    (DetectorId::Secret, secret::SLACK_TOKEN),
+    (DetectorId::Secret, secret::STRIPE_KEY),
+    (DetectorId::Secret, secret::GOOGLE_API_KEY),
+    (DetectorId::Secret, secret::JWT),
+    (DetectorId::Secret, secret::PRIVATE_KEY),
     (DetectorId::Unicode, unicode::BIDI_CONTROL),
     (DetectorId::Unicode, unicode::ZERO_WIDTH),
     (DetectorId::Unicode, unicode::TAG_CHARACTERS),
@@ -251,7 +260,7 @@ mod tests {
 
 #[cfg(test)]
 mod properties {
-    use super::{pii::PiiDetector, unicode::UnicodeDetector, TextDetector};
+    use super::{pii::PiiDetector, secret::SecretDetector, unicode::UnicodeDetector, TextDetector};
     use proptest::prelude::*;
 
     /// Text mixing the bytes every detector gates on with multi-byte characters.
@@ -277,7 +286,7 @@ mod properties {
     proptest! {
         #[test]
         fn hits_are_ordered_char_aligned_spans(text in texty()) {
-            for d in [&UnicodeDetector as &dyn TextDetector, &PiiDetector] {
+            for d in [&UnicodeDetector as &dyn TextDetector, &PiiDetector, &SecretDetector] {
                 let mut hits = Vec::new();
                 d.scan(&text, &mut hits);
                 for (i, h) in hits.iter().enumerate() {
