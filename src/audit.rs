@@ -99,32 +99,47 @@ pub struct Summary {
     pub failed_shards: Vec<FailedShard>,
 }
 
-impl Summary {
-    /// Number of findings for a detector or kind name (case-insensitive), or `any`.
-    pub fn count(&self, name: &str) -> Option<u64> {
-        let n = name.to_ascii_lowercase();
-        if n == "any" || n == "findings" {
-            return Some(self.findings);
+/// What a count names: every finding, failed shards, one detector or one kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CountName {
+    Findings,
+    FailedShards,
+    Detector(crate::detect::DetectorId),
+    Kind(&'static str),
+}
+
+impl CountName {
+    /// Parses `any`/`findings`, `failed_shards`, a detector or a kind name (case-insensitive).
+    pub fn parse(name: &str) -> Option<Self> {
+        let n = name.trim().to_ascii_lowercase();
+        match n.as_str() {
+            "any" | "findings" => return Some(CountName::Findings),
+            "failed_shards" => return Some(CountName::FailedShards),
+            _ => {}
         }
-        if n == "failed_shards" {
-            return Some(self.shards_failed as u64);
-        }
-        if let Some(c) = self.detectors.get(&n) {
-            return Some(c.findings);
-        }
-        if crate::detect::DetectorId::ALL
+        if let Some(d) = crate::detect::DetectorId::ALL
             .iter()
-            .any(|d| d.as_str() == n)
+            .find(|d| d.as_str() == n)
         {
-            return Some(0);
+            return Some(CountName::Detector(*d));
         }
-        let upper = name.to_ascii_uppercase();
-        self.kinds.get(&upper).map(|c| c.findings).or_else(|| {
-            crate::detect::KINDS
-                .iter()
-                .any(|(_, k)| *k == upper)
-                .then_some(0)
-        })
+        crate::detect::KINDS
+            .iter()
+            .find(|(_, k)| k.eq_ignore_ascii_case(&n))
+            .map(|(_, k)| CountName::Kind(k))
+    }
+}
+
+impl Summary {
+    /// The count a [`CountName`] names (0 when nothing of it was found).
+    pub fn count(&self, name: &CountName) -> u64 {
+        let findings = |c: Option<&Count>| c.map_or(0, |c| c.findings);
+        match name {
+            CountName::Findings => self.findings,
+            CountName::FailedShards => self.shards_failed as u64,
+            CountName::Detector(d) => findings(self.detectors.get(d.as_str())),
+            CountName::Kind(k) => findings(self.kinds.get(*k)),
+        }
     }
 }
 

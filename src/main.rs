@@ -9,7 +9,7 @@ use std::time::Instant;
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use shardguard::audit::{self, AuditOptions, OnShardError, Progress, Summary};
+use shardguard::audit::{self, AuditOptions, CountName, OnShardError, Progress, Summary};
 use shardguard::detect::DetectorId;
 use shardguard::hash::Key;
 use shardguard::scan::ScanConfig;
@@ -105,7 +105,7 @@ struct AuditArgs {
 
 /// `NAME>N` or `NAME>=N`.
 struct FailOn {
-    name: String,
+    name: CountName,
     at_least: u64,
     text: String,
 }
@@ -124,18 +124,7 @@ impl FailOn {
         } else {
             return Err(bad());
         };
-        let name = name.trim().to_string();
-        let known = ["any", "findings", "failed_shards"]
-            .contains(&name.to_ascii_lowercase().as_str())
-            || DetectorId::ALL
-                .iter()
-                .any(|d| d.as_str().eq_ignore_ascii_case(&name))
-            || shardguard::detect::KINDS
-                .iter()
-                .any(|(_, k)| k.eq_ignore_ascii_case(&name));
-        if !known {
-            return Err(bad());
-        }
+        let name = CountName::parse(name).ok_or_else(bad)?;
         Ok(FailOn {
             name,
             at_least,
@@ -144,7 +133,7 @@ impl FailOn {
     }
 
     fn matches(&self, summary: &Summary) -> bool {
-        summary.count(&self.name).unwrap_or(0) >= self.at_least
+        summary.count(&self.name) >= self.at_least
     }
 }
 

@@ -142,6 +142,16 @@ pub trait TextDetector: Send + Sync {
     fn scan(&self, text: &str, out: &mut Vec<Hit>);
 }
 
+/// `(kind, matched text)` for every hit of `d` in `text` (tests).
+#[cfg(test)]
+pub(crate) fn spans<'t>(d: &dyn TextDetector, text: &'t str) -> Vec<(&'static str, &'t str)> {
+    let mut out = vec![];
+    d.scan(text, &mut out);
+    out.iter()
+        .map(|h| (h.kind, &text[h.start..h.end]))
+        .collect()
+}
+
 /// Index of the first byte `>= 0x80` at or after `from`, or `bytes.len()`.
 /// Word-at-a-time so ASCII-heavy text is skipped at memory speed.
 #[inline]

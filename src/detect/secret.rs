@@ -257,11 +257,7 @@ mod tests {
     use super::*;
 
     fn found(text: &str) -> Vec<(&'static str, &str)> {
-        let mut out = vec![];
-        SecretDetector.scan(text, &mut out);
-        out.iter()
-            .map(|h| (h.kind, &text[h.start..h.end]))
-            .collect()
+        crate::detect::spans(&SecretDetector, text)
     }
 
     fn ghp(random: &str) -> String {

@@ -421,11 +421,7 @@ mod tests {
     use super::*;
 
     fn kinds(text: &str) -> Vec<(&'static str, &str)> {
-        let mut out = vec![];
-        UnicodeDetector.scan(text, &mut out);
-        out.iter()
-            .map(|h| (h.kind, &text[h.start..h.end]))
-            .collect()
+        crate::detect::spans(&UnicodeDetector, text)
     }
 
     #[test]

@@ -630,11 +630,7 @@ mod tests {
     use super::*;
 
     fn found(text: &str) -> Vec<(&'static str, &str)> {
-        let mut out = vec![];
-        PiiDetector.scan(text, &mut out);
-        out.iter()
-            .map(|h| (h.kind, &text[h.start..h.end]))
-            .collect()
+        crate::detect::spans(&PiiDetector, text)
     }
 
     #[test]
