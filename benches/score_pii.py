@@ -11,16 +11,14 @@ kind, the share of negatives hit by any prediction. With thresholds, exits 1 whe
 """
 
 import argparse
-import json
 import os
-import subprocess
 import sys
-import tempfile
-import time
 from collections import defaultdict
 from pathlib import Path
 
 import pyarrow.parquet as pq
+
+from _audit import run_audit
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRETS = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_KEY", "GITHUB_TOKEN", "SLACK_TOKEN", "STRIPE_KEY",
@@ -48,15 +46,8 @@ def main() -> int:
     args = ap.parse_args()
 
     docs = pq.read_table(args.parquet, columns=["spans", "negatives"]).to_pylist()
-    with tempfile.TemporaryDirectory() as out:
-        cmd = [args.bin, "audit", args.parquet, "--out", out, "--quiet", "--detectors", args.detectors]
-        if args.threads:
-            cmd += ["--threads", str(args.threads)]
-        t0 = time.perf_counter()
-        subprocess.run(cmd, check=True)
-        wall = time.perf_counter() - t0
-        summary = json.loads(Path(out, "summary.json").read_text())
-        f = pq.read_table(Path(out, "findings.parquet"), columns=["row", "kind", "start_byte", "end_byte"])
+    summary, f, wall = run_audit(args.bin, args.parquet, args.detectors, args.threads, "findings",
+                                 ["row", "kind", "start_byte", "end_byte"])
     preds = defaultdict(list)
     for row, kind, s, e in zip(*(f.column(c).to_pylist() for c in ["row", "kind", "start_byte", "end_byte"])):
         preds[row].append((pooled(kind), (s, e)))

@@ -9,16 +9,14 @@ flagged, and the audit's throughput. With thresholds, exits 1 when one is missed
 """
 
 import argparse
-import json
 import os
-import subprocess
 import sys
-import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 
 import pyarrow.parquet as pq
+
+from _audit import run_audit
 
 ROOT = Path(__file__).resolve().parent.parent
 ATTACKS = ["e_bidi", "e_tag", "e_zerowidth", "f_homoglyph"]
@@ -36,15 +34,7 @@ def main() -> int:
 
     table = pq.read_table(args.parquet, columns=["attack_type"])
     attack = table.column("attack_type").to_pylist()
-    with tempfile.TemporaryDirectory() as out:
-        cmd = [args.bin, "audit", args.parquet, "--out", out, "--quiet", "--detectors", "unicode"]
-        if args.threads:
-            cmd += ["--threads", str(args.threads)]
-        t0 = time.perf_counter()
-        subprocess.run(cmd, check=True)
-        wall = time.perf_counter() - t0
-        summary = json.loads(Path(out, "summary.json").read_text())
-        rows = pq.read_table(Path(out, "records.parquet"), columns=["row", "unicode_count"])
+    summary, rows, wall = run_audit(args.bin, args.parquet, "unicode", args.threads, "records", ["row", "unicode_count"])
     flagged = {r for r, c in zip(rows.column("row").to_pylist(), rows.column("unicode_count").to_pylist()) if c > 0}
 
     totals = Counter(attack)

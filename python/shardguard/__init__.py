@@ -179,19 +179,21 @@ class AuditResult:
         self._findings = findings
         self._records = records
 
+    def _table(self, name: str) -> pa.Table:
+        """The in-memory table, or the one written to ``out``, read on first use."""
+        attr = f"_{name}"
+        if getattr(self, attr) is None:
+            assert self.out is not None
+            setattr(self, attr, pq.read_table(self.out / f"{name}.parquet"))
+        return getattr(self, attr)
+
     @property
     def findings(self) -> pa.Table:
-        if self._findings is None:
-            assert self.out is not None
-            self._findings = pq.read_table(self.out / "findings.parquet")
-        return self._findings
+        return self._table("findings")
 
     @property
     def records(self) -> pa.Table:
-        if self._records is None:
-            assert self.out is not None
-            self._records = pq.read_table(self.out / "records.parquet")
-        return self._records
+        return self._table("records")
 
     @property
     def failed_shards(self) -> list[dict]:
