@@ -71,7 +71,7 @@ fn bench_detectors(c: &mut Criterion, name: &str, texts: &[String]) {
     g.sample_size(10);
     let detectors: [(&str, Box<dyn TextDetector>); 3] = [
         ("unicode", Box::new(UnicodeDetector)),
-        ("pii", Box::new(PiiDetector)),
+        ("pii", Box::new(PiiDetector::default())),
         ("secret", Box::new(SecretDetector)),
     ];
     for (label, d) in &detectors {

@@ -82,7 +82,7 @@ impl Scanner {
         for d in &config.detectors {
             match d {
                 DetectorId::Unicode => detectors.push(Box::new(UnicodeDetector)),
-                DetectorId::Pii => detectors.push(Box::new(PiiDetector)),
+                DetectorId::Pii => detectors.push(Box::new(PiiDetector::default())),
                 DetectorId::Secret => detectors.push(Box::new(SecretDetector)),
                 other => {
                     return Err(Error::Config(format!(

@@ -95,6 +95,8 @@ pub const KINDS: &[(DetectorId, &str)] = &[
     (DetectorId::Pii, pii::IBAN),
     (DetectorId::Pii, pii::IP_ADDRESS),
     (DetectorId::Pii, pii::MAC_ADDRESS),
+    (DetectorId::Pii, pii::PHONE),
+    (DetectorId::Pii, pii::CRYPTO),
     (DetectorId::Secret, secret::AWS_ACCESS_KEY_ID),
     (DetectorId::Secret, secret::GITHUB_TOKEN),
     (DetectorId::Secret, secret::SLACK_TOKEN),
@@ -102,6 +104,8 @@ pub const KINDS: &[(DetectorId, &str)] = &[
     (DetectorId::Secret, secret::GOOGLE_API_KEY),
     (DetectorId::Secret, secret::JWT),
     (DetectorId::Secret, secret::PRIVATE_KEY),
+    (DetectorId::Secret, secret::AWS_SECRET_KEY),
+    (DetectorId::Secret, secret::PASSWORD),
     (DetectorId::Unicode, unicode::BIDI_CONTROL),
     (DetectorId::Unicode, unicode::ZERO_WIDTH),
     (DetectorId::Unicode, unicode::TAG_CHARACTERS),
@@ -296,7 +300,7 @@ mod properties {
     proptest! {
         #[test]
         fn hits_are_ordered_char_aligned_spans(text in texty()) {
-            for d in [&UnicodeDetector as &dyn TextDetector, &PiiDetector, &SecretDetector] {
+            for d in [&UnicodeDetector as &dyn TextDetector, &PiiDetector::default(), &SecretDetector] {
                 let mut hits = Vec::new();
                 d.scan(&text, &mut hits);
                 for (i, h) in hits.iter().enumerate() {

@@ -1,11 +1,14 @@
 //! Personal data with validators: `EMAIL` (public-suffix TLD, reserved domains and `git@host:`
 //! remotes excluded), `CREDIT_CARD` (Luhn + network prefix and length), `US_SSN` (area, group and
 //! serial rules), `IBAN` (country length + mod 97), `IP_ADDRESS` (IPv4/IPv6 parsed; loopback,
-//! unspecified, netmasks and version strings excluded) and `MAC_ADDRESS`.
+//! unspecified, netmasks and version strings excluded), `MAC_ADDRESS`, `CRYPTO` (Base58Check,
+//! bech32/bech32m, EIP-55) and `PHONE` (numbering plans of the configured regions).
 //!
 //! Each family is found from a cheap byte gate (`@`, a digit after a boundary, two capitals and two
 //! digits, `:`/`-`), then checked; only candidates reach the validators.
 
+mod crypto;
+pub mod phone;
 mod validate;
 
 use std::net::Ipv6Addr;
@@ -18,12 +21,40 @@ pub const US_SSN: &str = "US_SSN";
 pub const IBAN: &str = "IBAN";
 pub const IP_ADDRESS: &str = "IP_ADDRESS";
 pub const MAC_ADDRESS: &str = "MAC_ADDRESS";
+pub const CRYPTO: &str = "CRYPTO";
+pub const PHONE: &str = "PHONE";
 
 /// Kinds in priority order: where two candidates overlap, the earlier kind wins.
-pub const KINDS: [&str; 6] = [IBAN, EMAIL, CREDIT_CARD, US_SSN, MAC_ADDRESS, IP_ADDRESS];
+pub const KINDS: [&str; 8] = [
+    IBAN,
+    EMAIL,
+    CRYPTO,
+    CREDIT_CARD,
+    US_SSN,
+    MAC_ADDRESS,
+    IP_ADDRESS,
+    PHONE,
+];
 
-#[derive(Debug, Default, Clone)]
-pub struct PiiDetector;
+#[derive(Debug, Clone)]
+pub struct PiiDetector {
+    phone_regions: Vec<String>,
+}
+
+impl Default for PiiDetector {
+    fn default() -> Self {
+        Self::new(&phone::DEFAULT_REGIONS).expect("default regions are valid")
+    }
+}
+
+impl PiiDetector {
+    /// A detector reading national phone formats of `phone_regions` (ISO 3166 alpha-2 codes).
+    pub fn new<S: AsRef<str>>(phone_regions: &[S]) -> Result<Self, String> {
+        Ok(Self {
+            phone_regions: phone::parse_regions(phone_regions)?,
+        })
+    }
+}
 
 impl TextDetector for PiiDetector {
     fn id(&self) -> DetectorId {
@@ -50,7 +81,12 @@ impl TextDetector for PiiDetector {
         if memchr::memchr(b':', b).is_some() {
             ipv6s(text, b, &mut found);
         }
-        // Families ran in priority order: keep a hit only if it overlaps nothing kept before it.
+        crypto::cryptos(text, b, &runs, &mut found);
+        let taken = std::mem::take(&mut found);
+        phone::phones(text, b, &runs, &self.phone_regions, &taken, &mut found);
+        let mut found = [taken, found].concat();
+        found.sort_by_key(|h| KINDS.iter().position(|k| *k == h.kind));
+        // In priority order, keep a hit only if it overlaps nothing kept before it.
         let mut kept: Vec<Hit> = Vec::with_capacity(found.len());
         for h in found {
             if !kept.iter().any(|k| h.start < k.end && k.start < h.end) {
@@ -630,7 +666,71 @@ mod tests {
     use super::*;
 
     fn found(text: &str) -> Vec<(&'static str, &str)> {
-        crate::detect::spans(&PiiDetector, text)
+        crate::detect::spans(&PiiDetector::default(), text)
+    }
+
+    #[test]
+    fn phones_in_national_and_international_forms() {
+        for (t, v) in [
+            ("Call me at (212) 736-5000 today", "(212) 736-5000"),
+            ("Tel: 1-212-736-5000.", "1-212-736-5000"),
+            ("Rathaus +49 30 901820 (Zentrale)", "+49 30 901820"),
+            ("Accueil : +33 1 42 76 40 40", "+33 1 42 76 40 40"),
+            ("代表 03-3581-3111 まで", "03-3581-3111"),
+            ("name,phone\nAda,2127365000\n", "2127365000"),
+            ("whatsapp me 212.736.5000 anytime", "212.736.5000"),
+        ] {
+            assert_eq!(found(t), [(PHONE, v)], "{t}");
+        }
+    }
+
+    #[test]
+    fn phone_shaped_numbers_that_are_not_phones() {
+        for t in [
+            "order 2127365000 shipped",
+            "ticket (212) 736-5000",
+            "amount 212 736 5000 USD",
+            "see 212.736.5000 in the table",
+            "epoch,1700000000,ok",
+            "served from 192.168.1.1 now",
+            "call 555-0100 999-1234-5678-9999",
+            "(212) 736-50001",
+        ] {
+            assert!(
+                found(t).iter().all(|(k, _)| *k != PHONE),
+                "{t}: {:?}",
+                found(t)
+            );
+        }
+    }
+
+    #[test]
+    fn phone_values_hash_as_e164() {
+        let mut hits = Vec::new();
+        PiiDetector::default().scan("Tel (212) 736-5000 or +1 212 736 5000", &mut hits);
+        let norms: Vec<_> = hits.iter().map(|h| h.norm.clone().unwrap()).collect();
+        assert_eq!(norms, ["+12127365000", "+12127365000"]);
+        assert!(PiiDetector::new(&["XX"]).is_err());
+    }
+
+    #[test]
+    fn crypto_addresses_need_their_checksums() {
+        for v in [
+            "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa",
+            "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy",
+            "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4",
+            "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+            "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed",
+        ] {
+            assert_eq!(found(&format!("send to {v}.")), [(CRYPTO, v)], "{v}");
+        }
+        for v in [
+            "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb",
+            "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t5",
+            "0x5AAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+        ] {
+            assert!(found(&format!("send to {v}.")).is_empty(), "{v}");
+        }
     }
 
     #[test]
@@ -736,7 +836,7 @@ mod tests {
     #[test]
     fn previews_mask_values() {
         let mut out = vec![];
-        PiiDetector.scan(
+        PiiDetector::default().scan(
             "x jsmith@gmail.com 4111-1111-1111-1111 123-45-6789",
             &mut out,
         );

@@ -1,0 +1,269 @@
+//! Credentials given by name: `password = "…"`, `DB_PASSWORD: …`, `"client_secret": "…"`,
+//! `AWS_SECRET_ACCESS_KEY=…` and the password of a URL (`postgres://user:pass@host`). The span is
+//! the value only. Placeholders, references and code are not credentials: `${VAR}`, `<your-password>`,
+//! `********`, `REPLACE_ME`, `process.env.PASSWORD`, `get_password()`, bare variable names.
+
+use super::{secret, Hit, AWS_SECRET_KEY, PASSWORD};
+
+fn is_key(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.')
+}
+
+/// Whole-word words that stand in for a value rather than being one.
+const PLACEHOLDER_WORDS: &[&str] = &[
+    "password",
+    "passwd",
+    "secret",
+    "null",
+    "none",
+    "nil",
+    "true",
+    "false",
+    "undefined",
+    "empty",
+    "string",
+    "required",
+    "optional",
+    "todo",
+    "tbd",
+    "changeit",
+    "value",
+    "hidden",
+];
+
+/// Fragments that mark a template, a reference or an example.
+const PLACEHOLDER_PARTS: &[&str] = &[
+    "your",
+    "example",
+    "changeme",
+    "change_me",
+    "change-me",
+    "replace",
+    "placeholder",
+    "redacted",
+    "dummy",
+    "process.env",
+    "environ",
+    "getenv",
+    "env[",
+    "env(",
+    "secret(",
+    "xxx",
+    "***",
+    "...",
+];
+
+pub(super) fn is_placeholder(v: &str, quoted: bool) -> bool {
+    let lower = v.to_ascii_lowercase();
+    let first = v.as_bytes().first().copied().unwrap_or(b'$');
+    if v.chars().count() < 6
+        || matches!(first, b'$' | b'%' | b'<' | b'{' | b'[' | b'@' | b'#')
+        || v.contains("{{")
+        || PLACEHOLDER_WORDS.contains(&lower.as_str())
+        || PLACEHOLDER_PARTS.iter().any(|p| lower.contains(p))
+    {
+        return true;
+    }
+    let mut chars = lower.chars();
+    let c0 = chars.next().unwrap_or(' ');
+    if chars.all(|c| c == c0) {
+        return true;
+    }
+    if quoted {
+        return false;
+    }
+    // Unquoted code: a variable, a dotted path or a call.
+    let ident = |s: &str| {
+        !s.is_empty()
+            && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+            && !s.as_bytes()[0].is_ascii_digit()
+    };
+    let no_digit = !v.bytes().any(|c| c.is_ascii_digit());
+    (ident(v) && no_digit)
+        || (v.contains('.') && v.split('.').all(ident))
+        || (v.ends_with(')') && v.find('(').is_some_and(|p| v[..p].split('.').all(ident)))
+}
+
+/// `KEY <sep> value` around a keyword found at `kw..kw_end`.
+pub(super) fn assignment(text: &str, kw: usize, kw_end: usize, hits: &mut Vec<Hit>) {
+    let b = text.as_bytes();
+    let mut ks = kw;
+    while ks > 0 && is_key(b[ks - 1]) {
+        ks -= 1;
+    }
+    let mut ke = kw_end;
+    while ke < b.len() && is_key(b[ke]) {
+        ke += 1;
+    }
+    let key = text[ks..ke].to_ascii_lowercase();
+    let word = key[kw - ks..kw_end - ks].to_string();
+    // Short keywords only as a whole component: `pass`, `db_pass`, not `bypass` or `passport`.
+    if matches!(word.as_str(), "pass" | "pwd")
+        && !key.split(['_', '-', '.']).any(|part| part == word)
+    {
+        return;
+    }
+    let mut j = ke;
+    let key_quote = ks
+        .checked_sub(1)
+        .map(|i| b[i])
+        .filter(|c| matches!(c, b'"' | b'\''));
+    if let Some(q) = key_quote {
+        if b.get(j) != Some(&q) {
+            return;
+        }
+        j += 1;
+    }
+    while j < b.len() && matches!(b[j], b' ' | b'\t') {
+        j += 1;
+    }
+    let sep_len = match (b.get(j), b.get(j + 1)) {
+        (Some(b'='), Some(b'=' | b'~')) | (Some(b'!'), _) => return,
+        (Some(b':'), Some(b'=')) | (Some(b'='), Some(b'>')) => 2,
+        (Some(b'=' | b':'), _) => 1,
+        _ => return,
+    };
+    j += sep_len;
+    while j < b.len() && matches!(b[j], b' ' | b'\t') {
+        j += 1;
+    }
+    let Some((vs, ve, quoted)) = value_at(b, j) else {
+        return;
+    };
+    let v = &text[vs..ve];
+    if is_placeholder(v, quoted) {
+        return;
+    }
+    let aws = key.contains("secret_access_key") || (key.contains("aws") && key.contains("secret"));
+    if aws {
+        let shaped = v.len() == 40
+            && v.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'/' || c == b'+');
+        if shaped && !v.contains("EXAMPLE") {
+            hits.push(secret(
+                AWS_SECRET_KEY,
+                vs,
+                ve,
+                text,
+                0,
+                "aws_secret_assignment",
+            ));
+        }
+        return;
+    }
+    hits.push(secret(PASSWORD, vs, ve, text, 0, "assignment"));
+}
+
+/// The value starting at `j`: inside matching quotes on the same line, or up to white space.
+fn value_at(b: &[u8], j: usize) -> Option<(usize, usize, bool)> {
+    let q = *b.get(j)?;
+    if matches!(q, b'"' | b'\'' | b'`') {
+        let len = b[j + 1..].iter().position(|&c| c == q || c == b'\n')?;
+        return (b[j + 1 + len] == q && len > 0).then_some((j + 1, j + 1 + len, true));
+    }
+    let mut e = j;
+    while e < b.len() && !b[e].is_ascii_whitespace() {
+        e += 1;
+    }
+    while e > j && matches!(b[e - 1], b',' | b';') {
+        e -= 1;
+    }
+    (e > j).then_some((j, e, false))
+}
+
+/// `scheme://user:password@host`: the password of the URL's user-info.
+pub(super) fn url_credentials(text: &str, i: usize, hits: &mut Vec<Hit>) {
+    let b = text.as_bytes();
+    let scheme_len = b[..i]
+        .iter()
+        .rev()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'.' | b'-'))
+        .count();
+    if scheme_len == 0 {
+        return;
+    }
+    let start = i + 3;
+    let auth_end = b[start..]
+        .iter()
+        .position(|&c| {
+            matches!(c, b'/' | b'?' | b'#' | b'"' | b'\'' | b'<' | b'>') || c.is_ascii_whitespace()
+        })
+        .map_or(b.len(), |p| start + p);
+    let Some(at) = b[start..auth_end]
+        .iter()
+        .rposition(|&c| c == b'@')
+        .map(|p| start + p)
+    else {
+        return;
+    };
+    let Some(colon) = b[start..at]
+        .iter()
+        .position(|&c| c == b':')
+        .map(|p| start + p)
+    else {
+        return;
+    };
+    let (vs, ve) = (colon + 1, at);
+    if ve > vs && !is_placeholder(&text[vs..ve], true) {
+        hits.push(secret(PASSWORD, vs, ve, text, 0, "url_credentials"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::detect::secret::{SecretDetector, AWS_SECRET_KEY, PASSWORD};
+
+    fn found(text: &str) -> Vec<(&'static str, &str)> {
+        crate::detect::spans(&SecretDetector, text)
+    }
+
+    #[test]
+    fn passwords_by_name_with_the_value_as_span() {
+        for (t, v) in [
+            ("DB_PASSWORD = \"Kst4QQiQtG\"\n", "Kst4QQiQtG"),
+            ("  db_password: 'Leader!513',\n", "Leader!513"),
+            ("db_password: T*)dSkF@L9)!p5o\n", "T*)dSkF@L9)!p5o"),
+            ("{\"client_secret\": \"q8Zr1vLw0pXc\"}", "q8Zr1vLw0pXc"),
+            ("export PGPASSWORD=w5eLVNjnza1d\n", "w5eLVNjnza1d"),
+            (
+                "DATABASE_URL=postgres://app:N5cAnfqTvZ@10.1.2.3:5432/db",
+                "N5cAnfqTvZ",
+            ),
+        ] {
+            assert_eq!(found(t), [(PASSWORD, v)], "{t}");
+        }
+    }
+
+    #[test]
+    fn placeholders_references_and_code_are_not_passwords() {
+        for t in [
+            "password = ${DB_PASSWORD}",
+            "password = <your-password>",
+            "PASSWORD = \"********\"",
+            "password = REPLACE_ME",
+            "password = process.env.PASSWORD",
+            "password = config.db.password",
+            "password = get_password()",
+            "password = pwd",
+            "if password == \"hunter22\":",
+            "Forgot your password: click here",
+            "the bypass: abc123def",
+            "postgres://user:${PASS}@db/x",
+            "https://example.org/a:b@c",
+        ] {
+            assert!(found(t).is_empty(), "{t}: {:?}", found(t));
+        }
+    }
+
+    #[test]
+    fn aws_secret_keys_by_name() {
+        let k = "kqWL8wPhStiAFlmfvTHQ8QsN9KygB/QWx7PPD3/k";
+        assert_eq!(
+            found(&format!("AWS_SECRET_ACCESS_KEY = \"{k}\"\n")),
+            [(AWS_SECRET_KEY, k)]
+        );
+        assert!(
+            found("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY").is_empty()
+        );
+    }
+}
