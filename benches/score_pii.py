@@ -1,7 +1,7 @@
 """Scores the `pii` (and, when available, `secret`) detectors on a labelled PII corpus.
 
     python benches/score_pii.py [PARQUET] [--bin target/release/shardguard] [--threads N]
-        [--min LABEL=F1 ...] [--max-negative F]
+        [--min LABEL=F1 ...] [--min-exact LABEL=F1 ...] [--min-pr LABEL=X ...] [--max-negative F]
 
 PARQUET defaults to ../shared/data/pii/dev.parquet (columns doc_id, text, spans, negatives; spans
 and negatives hold {start_byte, end_byte, label, value}). A prediction is correct when it overlaps
@@ -42,6 +42,10 @@ def main() -> int:
     ap.add_argument("--detectors", default="pii,secret")
     ap.add_argument("--min", action="append", default=[], metavar="LABEL=F1",
                     help="minimum overlap F1 for a label (repeatable)")
+    ap.add_argument("--min-exact", action="append", default=[], metavar="LABEL=F1",
+                    help="minimum exact-span F1 for a label (repeatable)")
+    ap.add_argument("--min-pr", action="append", default=[], metavar="LABEL=X",
+                    help="minimum overlap precision and recall for a label (repeatable)")
     ap.add_argument("--max-negative", type=float, help="maximum hit rate on every hard-negative kind")
     args = ap.parse_args()
 
@@ -76,13 +80,15 @@ def main() -> int:
         rc = tp_g / gold if gold else 0.0
         return pr, rc, (2 * pr * rc / (pr + rc) if pr + rc else 0.0)
 
-    f1s = {}
+    f1s, exact_f1s, prs = {}, {}, {}
     print(f"{'label':<14} {'gold':>5} {'pred':>5}  {'P':>6} {'R':>6} {'F1':>6}   exact: {'P':>6} {'R':>6} {'F1':>6}")
     for lab in sorted(stats):
         st = stats[lab]
         p, r, f1 = prf(st["tp_pred"], st["pred"], st["tp_gold"], st["gold"])
         pe, re_, fe = prf(st["tp_pred_exact"], st["pred"], st["tp_gold_exact"], st["gold"])
         f1s[lab] = f1
+        exact_f1s[lab] = fe
+        prs[lab] = min(p, r)
         print(f"{lab:<14} {st['gold']:>5} {st['pred']:>5}  {p:6.3f} {r:6.3f} {f1:6.3f}          {pe:6.3f} {re_:6.3f} {fe:6.3f}")
     print(f"\n{'hard negative':<22} {'n':>5} {'hit':>5} {'rate':>6}")
     worst = 0.0
@@ -94,11 +100,13 @@ def main() -> int:
     print(f"\ntext {mb:.2f} MB; audit {summary['elapsed_seconds']:.3f}s in-process, {wall:.3f}s process wall")
 
     ok = True
-    for m in args.min:
-        lab, _, v = m.partition("=")
-        if f1s.get(lab, 0.0) < float(v):
-            print(f"FAILED: {lab} F1 {f1s.get(lab, 0.0):.3f} < {v}", file=sys.stderr)
-            ok = False
+    for opt, got, what in [(args.min, f1s, "F1"), (args.min_exact, exact_f1s, "exact-span F1"),
+                           (args.min_pr, prs, "min(P, R)")]:
+        for m in opt:
+            lab, _, v = m.partition("=")
+            if got.get(lab, 0.0) < float(v):
+                print(f"FAILED: {lab} {what} {got.get(lab, 0.0):.3f} < {v}", file=sys.stderr)
+                ok = False
     if args.max_negative is not None and worst > args.max_negative:
         print(f"FAILED: a hard-negative kind is hit {worst:.3f} > {args.max_negative}", file=sys.stderr)
         ok = False

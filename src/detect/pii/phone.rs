@@ -313,6 +313,7 @@ struct Candidate {
     plus: bool,
     paren: bool,
     dotted: bool,
+    dashed: bool,
 }
 
 impl Candidate {
@@ -331,6 +332,7 @@ fn candidate(b: &[u8], start: usize) -> Option<Candidate> {
         plus: false,
         paren: false,
         dotted: false,
+        dashed: false,
     };
     let mut j = start;
     if b[j] == b'+' {
@@ -370,6 +372,7 @@ fn candidate(b: &[u8], start: usize) -> Option<Candidate> {
             break;
         }
         c.dotted |= sep == Some(b'.');
+        c.dashed |= sep == Some(b'-');
         j = next;
     }
     c.end = last_end;
@@ -428,6 +431,16 @@ fn phone_word_before(before: &str) -> bool {
     if PHONE_MARKS.iter().any(|m| before.contains(m)) {
         return true;
     }
+    // `M: `, `T: `, `F: `… as in signatures.
+    let t = before.trim_end();
+    if let Some(head) = t.strip_suffix(':') {
+        let mut rev = head.chars().rev();
+        if rev.next().is_some_and(|c| "mtpfchwo".contains(c))
+            && rev.next().is_none_or(|c| !c.is_alphanumeric())
+        {
+            return true;
+        }
+    }
     words(before).any(|(at, w)| before.len() - (at + w.len()) <= 25 && PHONE_WORDS.contains(&w))
 }
 
@@ -471,6 +484,30 @@ fn looks_like_epoch(c: &Candidate) -> bool {
     }
 }
 
+/// Groups that count (`01 02 03 04 05`), digits that step (`1234567890`), a year range
+/// (`1800-2017`) or a decimal (`+35236450.6`, two groups joined by a dot).
+fn counting(c: &Candidate) -> bool {
+    let mut at = 0;
+    let values: Vec<u64> = c
+        .groups
+        .iter()
+        .map(|&g| {
+            let v = c.digits[at..at + g].parse().unwrap_or(0);
+            at += g;
+            v
+        })
+        .collect();
+    let year = |v: u64| (1800..=2099).contains(&v);
+    let digits = c.digits.as_bytes();
+    (values.len() >= 3 && values.windows(2).all(|w| w[1] == w[0] + 1))
+        || (digits.len() >= 7
+            && digits
+                .windows(2)
+                .all(|w| (w[1] + 10 - w[0]) % 10 == (digits[1] + 10 - digits[0]) % 10))
+        || (c.dotted && c.groups.len() == 2)
+        || (c.groups == [4, 4] && year(values[0]) && year(values[1]))
+}
+
 fn digit_groups(s: &str) -> Vec<usize> {
     s.split(|c: char| !c.is_ascii_digit())
         .filter(|g| !g.is_empty())
@@ -483,6 +520,8 @@ struct Valid {
     e164: String,
     region: &'static str,
     canon: bool,
+    /// The region writes its groups apart with spaces only (FR `01 42 76 40 40`, not US).
+    spaced: bool,
 }
 
 fn validate(c: &Candidate, regions: &[String]) -> Option<Valid> {
@@ -504,6 +543,7 @@ fn validate(c: &Candidate, regions: &[String]) -> Option<Valid> {
                 e164: format!("+{d}"),
                 region: &r.id,
                 canon: true,
+                spaced: true,
             });
         }
         return None;
@@ -537,10 +577,15 @@ fn validate(c: &Candidate, regions: &[String]) -> Option<Valid> {
             } else {
                 continue;
             };
+            let spaced = national
+                .trim_matches(|c: char| !c.is_ascii_digit())
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == ' ');
             let v = Valid {
                 e164: format!("+{}{nsn}", r.code),
                 region: &r.id,
                 canon,
+                spaced,
             };
             if canon {
                 return Some(v);
@@ -579,7 +624,7 @@ pub(super) fn phones(
             continue;
         }
         let dotted_quad = c.dotted && c.groups.len() == 4 && c.groups.iter().all(|&g| g <= 3);
-        if dotted_quad || unit_after(text, c.end) {
+        if dotted_quad || counting(&c) || unit_after(text, c.end) {
             continue;
         }
         let before = line_before(text, c.start, 40);
@@ -599,12 +644,14 @@ pub(super) fn phones(
             e164,
             region,
             canon,
+            spaced,
         }) = validate(&c, regions)
         else {
             continue;
         };
         if !c.international() {
-            let strong = c.paren || (canon && c.groups.len() > 1 && !c.dotted);
+            let strong =
+                c.paren || (canon && c.groups.len() > 1 && !c.dotted && (c.dashed || spaced));
             if (!canon && c.groups.len() > 1) || (!strong && !weak_ok) {
                 continue;
             }

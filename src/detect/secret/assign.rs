@@ -53,14 +53,42 @@ const PLACEHOLDER_PARTS: &[&str] = &[
     "...",
 ];
 
-pub(super) fn is_placeholder(v: &str, quoted: bool) -> bool {
+const NOT_CREDENTIAL_SUFFIXES: &[&str] = &[
+    "version", "versions", "name", "id", "ids", "file", "path", "dir", "url", "uri", "length",
+    "len", "policy", "type", "field", "env", "var", "prompt", "stdin", "ref", "arn", "store",
+    "mode", "count", "label", "manager", "rotation", "expiry", "expires", "hint", "c", "h", "rs",
+    "py", "go", "js", "md", "txt",
+];
+
+/// Whether `v` stands in for a credential rather than being one. `line` is the rest of the line
+/// from an unquoted value's start (`None` when the value was quoted).
+pub(super) fn is_placeholder(v: &str, line: Option<&str>) -> bool {
     let lower = v.to_ascii_lowercase();
     let first = v.as_bytes().first().copied().unwrap_or(b'$');
+    let template_start = matches!(first, b'$' | b'<' | b'{') || v.starts_with("%(");
+    let code_start = line.is_some() && matches!(first, b'%' | b'[' | b'(' | b'@' | b'#');
     if v.chars().count() < 6
-        || matches!(first, b'$' | b'%' | b'<' | b'{' | b'[' | b'@' | b'#')
+        || template_start
+        || code_start
         || v.contains("{{")
         || PLACEHOLDER_WORDS.contains(&lower.as_str())
         || PLACEHOLDER_PARTS.iter().any(|p| lower.contains(p))
+    {
+        return true;
+    }
+    // A metavariable (`PVK_PASSWORD`, `SECRET_NAME`), a path, or a value that names itself.
+    let metavar = v.len() > 1
+        && v.bytes()
+            .all(|c| c.is_ascii_uppercase() || c == b'_' || c.is_ascii_digit())
+        && v.bytes().any(|c| c.is_ascii_uppercase())
+        && v.contains('_');
+    if metavar
+        || v.starts_with('/')
+        || v.starts_with("./")
+        || v.starts_with("~/")
+        || ["password", "passwd", "secret"]
+            .iter()
+            .any(|w| lower.contains(w))
     {
         return true;
     }
@@ -69,10 +97,10 @@ pub(super) fn is_placeholder(v: &str, quoted: bool) -> bool {
     if chars.all(|c| c == c0) {
         return true;
     }
-    if quoted {
+    let Some(line) = line else {
         return false;
-    }
-    // Unquoted code: a variable, a dotted path or a call.
+    };
+    // Unquoted code: a variable, a dotted path, a call or an index closed on the same line.
     let ident = |s: &str| {
         !s.is_empty()
             && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
@@ -81,7 +109,10 @@ pub(super) fn is_placeholder(v: &str, quoted: bool) -> bool {
     let no_digit = !v.bytes().any(|c| c.is_ascii_digit());
     (ident(v) && no_digit)
         || (v.contains('.') && v.split('.').all(ident))
-        || (v.ends_with(')') && v.find('(').is_some_and(|p| v[..p].split('.').all(ident)))
+        || v.find(['(', '[']).is_some_and(|p| {
+            let close = if v.as_bytes()[p] == b'(' { ')' } else { ']' };
+            p > 0 && v[..p].split('.').all(ident) && line[p..].contains(close)
+        })
 }
 
 /// `KEY <sep> value` around a keyword found at `kw..kw_end`.
@@ -95,12 +126,20 @@ pub(super) fn assignment(text: &str, kw: usize, kw_end: usize, hits: &mut Vec<Hi
     while ke < b.len() && is_key(b[ke]) {
         ke += 1;
     }
+    if !(b[ks].is_ascii_alphabetic() || b[ks] == b'_') {
+        return;
+    }
     let key = text[ks..ke].to_ascii_lowercase();
     let word = key[kw - ks..kw_end - ks].to_string();
     // Short keywords only as a whole component: `pass`, `db_pass`, not `bypass` or `passport`.
     if matches!(word.as_str(), "pass" | "pwd")
         && !key.split(['_', '-', '.']).any(|part| part == word)
     {
+        return;
+    }
+    // `secret_version=`, `password_file:`: settings about a credential, not one.
+    let last = key.rsplit(['_', '-', '.']).next().unwrap_or("");
+    if NOT_CREDENTIAL_SUFFIXES.contains(&last) {
         return;
     }
     let mut j = ke;
@@ -124,6 +163,10 @@ pub(super) fn assignment(text: &str, kw: usize, kw_end: usize, hits: &mut Vec<Hi
         _ => return,
     };
     j += sep_len;
+    // `key:value` with nothing between is a path, a time or a C location, not YAML.
+    if b[j - 1] == b':' && !matches!(b.get(j), Some(b' ' | b'\t' | b'"' | b'\'')) {
+        return;
+    }
     while j < b.len() && matches!(b[j], b' ' | b'\t') {
         j += 1;
     }
@@ -131,7 +174,8 @@ pub(super) fn assignment(text: &str, kw: usize, kw_end: usize, hits: &mut Vec<Hi
         return;
     };
     let v = &text[vs..ve];
-    if is_placeholder(v, quoted) {
+    let line = (!quoted).then(|| text[vs..].split('\n').next().unwrap_or(""));
+    if is_placeholder(v, line) {
         return;
     }
     let aws = key.contains("secret_access_key") || (key.contains("aws") && key.contains("secret"));
@@ -165,8 +209,22 @@ fn value_at(b: &[u8], j: usize) -> Option<(usize, usize, bool)> {
     while e < b.len() && !b[e].is_ascii_whitespace() {
         e += 1;
     }
-    while e > j && matches!(b[e - 1], b',' | b';') {
-        e -= 1;
+    loop {
+        let v = &b[j..e];
+        let unbalanced = |o: u8, c: u8| {
+            v.last() == Some(&c)
+                && v.iter().filter(|&&x| x == o).count() < v.iter().filter(|&&x| x == c).count()
+        };
+        if e > j
+            && (matches!(b[e - 1], b',' | b';' | b':')
+                || unbalanced(b'(', b')')
+                || unbalanced(b'[', b']')
+                || unbalanced(b'{', b'}'))
+        {
+            e -= 1;
+        } else {
+            break;
+        }
     }
     (e > j).then_some((j, e, false))
 }
@@ -203,8 +261,11 @@ pub(super) fn url_credentials(text: &str, i: usize, hits: &mut Vec<Hit>) {
     else {
         return;
     };
+    if colon == start {
+        return;
+    }
     let (vs, ve) = (colon + 1, at);
-    if ve > vs && !is_placeholder(&text[vs..ve], true) {
+    if ve > vs && !is_placeholder(&text[vs..ve], None) {
         hits.push(secret(PASSWORD, vs, ve, text, 0, "url_credentials"));
     }
 }
@@ -226,6 +287,12 @@ mod tests {
             ("{\"client_secret\": \"q8Zr1vLw0pXc\"}", "q8Zr1vLw0pXc"),
             ("export PGPASSWORD=w5eLVNjnza1d\n", "w5eLVNjnza1d"),
             (
+                "  db_password: pLn3IKuPtmg(eERx_CtS\n",
+                "pLn3IKuPtmg(eERx_CtS",
+            ),
+            ("db_password = \"(5w7bThxMyKzGKlk63\"", "(5w7bThxMyKzGKlk63"),
+            ("export DB_PASSWORD=\"%2(*B#UfhV\"", "%2(*B#UfhV"),
+            (
                 "DATABASE_URL=postgres://app:N5cAnfqTvZ@10.1.2.3:5432/db",
                 "N5cAnfqTvZ",
             ),
@@ -246,6 +313,12 @@ mod tests {
             "password = get_password()",
             "password = pwd",
             "if password == \"hunter22\":",
+            "passwd = fallback_getpass(prompt, stream)",
+            "password = self._users[auth]",
+            "def read(self, name, pwd=None):",
+            "secret: (required) The name",
+            "cvs://:pserver:anoncvs@sources.redhat.com",
+            "  - 118_arm_pass_all.dpatch: Regenerated.",
             "Forgot your password: click here",
             "the bypass: abc123def",
             "postgres://user:${PASS}@db/x",
