@@ -91,6 +91,14 @@ impl Key {
         self.source
     }
 
+    /// A keyed stream of bytes determined by `value` (consistent pseudonyms).
+    pub fn stream(&self, value: &[u8]) -> blake3::OutputReader {
+        let mut h = blake3::Hasher::new_derive_key("shardguard pseudonym v1");
+        h.update(&self.bytes);
+        h.update(value);
+        h.finalize_xof()
+    }
+
     /// 128-bit keyed hash of `value`, as 32 hex digits.
     pub fn hash_hex(&self, value: &[u8]) -> String {
         let h = blake3::keyed_hash(&self.bytes, value);

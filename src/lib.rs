@@ -9,6 +9,8 @@ pub mod corpus;
 pub mod detect;
 pub mod error;
 pub mod hash;
+pub mod redact;
+pub mod rules;
 pub mod scan;
 pub mod schema;
 pub mod sink;

@@ -45,6 +45,71 @@ enum Command {
     /// Scan shards and write findings.parquet, records.parquet and summary.json.
     #[command(after_help = AFTER_HELP)]
     Audit(AuditArgs),
+    /// Write copies of shards with every finding replaced (same format, columns and row order).
+    #[command(after_help = REDACT_HELP)]
+    Redact(RedactArgs),
+}
+
+const REDACT_HELP: &str = "\
+Examples:
+  shardguard redact datasets-sample/ --out redacted
+  shardguard redact 'shards/*.parquet' --out clean --mode pseudonym --key-file key.hex
+  shardguard redact data.jsonl.zst --out clean --config rules.toml --mode mask
+
+Modes:
+  tag        <EMAIL>, <PHONE>, ...
+  mask       letters and digits replaced by '*', punctuation kept
+  pseudonym  a keyed, consistent stand-in of the same shape (same value -> same stand-in)
+
+Each input is written under --out at its path relative to the input given. Inputs are never
+modified. JSONL lines that are not valid JSON are left out of the copy (and listed).";
+
+#[derive(Parser)]
+struct RedactArgs {
+    /// Parquet, Arrow IPC or JSONL(.gz|.zst) files, directories (searched recursively) or globs.
+    #[arg(required = true, value_name = "INPUT")]
+    inputs: Vec<String>,
+
+    /// Output directory (created if needed).
+    #[arg(long, short, value_name = "DIR")]
+    out: PathBuf,
+
+    /// How findings are replaced.
+    #[arg(long, default_value = "tag", value_name = "tag|mask|pseudonym")]
+    mode: String,
+
+    /// Column holding the text to redact.
+    #[arg(long, default_value = "text", value_name = "NAME")]
+    text_column: String,
+
+    /// Detectors whose findings are replaced, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "LIST",
+        default_value = "pii,secret"
+    )]
+    detectors: Vec<String>,
+
+    /// Rules file (TOML): kinds, phone regions, allowlists, custom patterns.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Hex key for pseudonyms (else $SHARDGUARD_KEY, else a random per-run key).
+    #[arg(long, value_name = "FILE")]
+    key_file: Option<PathBuf>,
+
+    /// Rows per batch.
+    #[arg(long, default_value_t = shardguard::source::DEFAULT_BATCH_SIZE, value_name = "ROWS")]
+    batch_size: usize,
+
+    /// Worker threads [default: all cores].
+    #[arg(long, short = 'j', value_name = "N")]
+    threads: Option<usize>,
+
+    /// Print the counts as JSON to stdout.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -70,6 +135,10 @@ struct AuditArgs {
     /// Column holding a class label (used by label-aware detectors).
     #[arg(long, value_name = "NAME")]
     label_column: Option<String>,
+    /// Rules file (TOML): kinds to report, phone regions, allowlists, custom patterns.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+
     /// Detectors to run, comma-separated [default: all available].
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     detectors: Vec<String>,
@@ -203,6 +272,10 @@ fn audit_cmd(a: AuditArgs) -> Result<ExitCode, Error> {
             label_column: a.label_column,
             detectors,
             reveal: a.reveal,
+            rules: match &a.config {
+                Some(p) => shardguard::rules::RulesConfig::from_toml_file(p)?,
+                None => Default::default(),
+            },
         },
         read: ReadOptions {
             batch_size: a.batch_size,
@@ -289,10 +362,81 @@ fn report(s: &Summary, out: &std::path::Path) {
     let _ = writeln!(e, "outputs in {}", out.display());
 }
 
+fn redact_cmd(a: RedactArgs) -> Result<ExitCode, Error> {
+    use shardguard::redact::{RedactMode, Redactor};
+    let mode: RedactMode = a.mode.parse()?;
+    let detectors = a
+        .detectors
+        .iter()
+        .map(|d| d.parse())
+        .collect::<Result<Vec<DetectorId>, _>>()?;
+    if a.batch_size == 0 {
+        return Err(Error::Config("--batch-size must be at least 1".into()));
+    }
+    let scan = ScanConfig {
+        text_column: a.text_column.clone(),
+        detectors,
+        rules: match &a.config {
+            Some(p) => shardguard::rules::RulesConfig::from_toml_file(p)?,
+            None => Default::default(),
+        },
+        ..ScanConfig::default()
+    };
+    let key = Key::resolve(a.key_file.as_deref())?;
+    let scanner = std::sync::Arc::new(shardguard::scan::Scanner::new(scan, key)?);
+    let redactor = Redactor::new(scanner, mode);
+    let shards = shardguard::source::expand(&a.inputs, Some(&a.out))?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(a.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| Error::Config(e.to_string()))?;
+    let report = pool.install(|| {
+        shardguard::sink::rewrite::redact_shards(&redactor, &shards, &a.out, a.batch_size)
+    });
+    let failed = report.shards.iter().filter(|s| s.error.is_some()).count();
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        for s in &report.shards {
+            match &s.error {
+                Some(e) => eprintln!("error: {e}"),
+                None if !s.dropped_lines.is_empty() => eprintln!(
+                    "{}: {} invalid JSONL line(s) left out: {:?}",
+                    s.shard,
+                    s.dropped_lines.len(),
+                    s.dropped_lines
+                ),
+                None => {}
+            }
+        }
+        let c = &report.counts;
+        eprintln!(
+            "redacted {} shard(s) into {}: {} value(s) replaced in {} of {} records",
+            shards.len() - failed,
+            a.out.display(),
+            c.replaced,
+            c.records_changed,
+            c.records
+        );
+        for (k, n) in &c.kinds {
+            eprintln!("  {k:<18} {n:>8}");
+        }
+    }
+    Ok(if failed > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Audit(a) => audit_cmd(a),
+        Command::Redact(a) => redact_cmd(a),
     };
     match result {
         Ok(code) => code,

@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use crate::audit::{self, AuditOptions, NoProgress, OnShardError};
 use crate::detect::DetectorId;
 use crate::hash::{Key, KeySource};
+use crate::rules::RulesConfig;
 use crate::scan::{ScanConfig, Scanner};
 use crate::schema::{findings_schema, records_schema};
 use crate::sink::{DirSink, MemorySink};
@@ -118,7 +119,7 @@ type AuditOutput = (Option<Py<PyAny>>, Option<Py<PyAny>>, String);
 #[pymethods]
 impl _Auditor {
     #[new]
-    #[pyo3(signature = (*, detectors, text_column, id_column, label_column, reveal, key_hex, key_is_user, threads, batch_size, on_shard_error, on_bad_line))]
+    #[pyo3(signature = (*, detectors, text_column, id_column, label_column, reveal, key_hex, key_is_user, threads, batch_size, on_shard_error, on_bad_line, rules_json))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         detectors: Vec<String>,
@@ -132,7 +133,10 @@ impl _Auditor {
         batch_size: usize,
         on_shard_error: &str,
         on_bad_line: &str,
+        rules_json: &str,
     ) -> PyResult<Self> {
+        let rules: RulesConfig = serde_json::from_str(rules_json)
+            .map_err(|e| ConfigError::new_err(format!("rules: {e}")))?;
         let detectors = detectors
             .iter()
             .map(|d| d.parse::<DetectorId>())
@@ -155,6 +159,7 @@ impl _Auditor {
             label_column,
             detectors,
             reveal,
+            rules,
         };
         let opts = AuditOptions {
             scan: scan.clone(),
@@ -234,6 +239,60 @@ impl _Auditor {
         ))
     }
 
+    /// Arrow data with every finding in the text column replaced (`mode`: tag, mask, pseudonym);
+    /// every other column, the schema and the row order kept. Returns a pyarrow Table.
+    #[pyo3(signature = (data, *, mode, shard))]
+    fn redact(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        mode: &str,
+        shard: String,
+    ) -> PyResult<(Py<PyAny>, String)> {
+        let mode: crate::redact::RedactMode = mode.parse().map_err(to_py)?;
+        let input: AnyRecordBatch = data.extract().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "redact() takes Arrow data (pyarrow Table/RecordBatch/RecordBatchReader, polars, duckdb, ... with __arrow_c_stream__), not {}",
+                data.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+            ))
+        })?;
+        let reader = input.into_reader()?;
+        let schema = reader.schema();
+        self.scanner
+            .resolve_columns(&schema, &shard)
+            .map_err(to_py)?;
+        let redactor = crate::redact::Redactor::new(self.scanner.clone(), mode);
+        let result = py.detach(|| -> Result<_, Error> {
+            let mut batches = Vec::new();
+            let mut row = 0i64;
+            for b in reader {
+                let b = b.map_err(|e| Error::shard(&shard, crate::Location::Row(row), e))?;
+                row += b.num_rows() as i64;
+                batches.push(b);
+            }
+            let parts = self.install(|| {
+                batches
+                    .par_iter()
+                    .map(|b| {
+                        let mut c = crate::redact::RedactCounts::default();
+                        redactor.redact_batch(b, &shard, &mut c).map(|b| (b, c))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })?;
+            let mut counts = crate::redact::RedactCounts::default();
+            let mut out = Vec::with_capacity(parts.len());
+            for (b, c) in parts {
+                counts.merge(&c);
+                out.push(b);
+            }
+            Ok((out, counts))
+        });
+        let (batches, counts) = result.map_err(to_py)?;
+        let json =
+            serde_json::to_string(&counts).map_err(|e| ConfigError::new_err(e.to_string()))?;
+        Ok((table(py, batches, schema)?, json))
+    }
+
     /// Audits files, directories or globs. With `out`, writes the output files there and returns
     /// `(None, None, summary_json)`; without, returns `(findings, records, summary_json)`.
     #[pyo3(signature = (inputs, out=None))]
@@ -282,6 +341,13 @@ fn random_key_hex() -> PyResult<String> {
     Key::random_hex().map_err(to_py)
 }
 
+/// Rules read from a TOML file, as JSON (merged with keyword arguments on the Python side).
+#[pyfunction]
+fn load_rules_json(path: std::path::PathBuf) -> PyResult<String> {
+    let rules = RulesConfig::from_toml_file(&path).map_err(to_py)?;
+    serde_json::to_string(&rules).map_err(|e| ConfigError::new_err(e.to_string()))
+}
+
 /// Address of the first byte of `column`'s values buffer as Rust sees it (zero-copy checks).
 #[pyfunction]
 fn _text_buffer_address(data: &Bound<'_, PyAny>, column: &str) -> PyResult<usize> {
@@ -305,6 +371,7 @@ fn _shardguard(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<_Auditor>()?;
     m.add_function(wrap_pyfunction!(random_key_hex, m)?)?;
+    m.add_function(wrap_pyfunction!(load_rules_json, m)?)?;
     m.add_function(wrap_pyfunction!(_text_buffer_address, m)?)?;
     m.add("ShardguardError", py.get_type::<ShardguardError>())?;
     m.add("SchemaError", py.get_type::<SchemaError>())?;

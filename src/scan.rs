@@ -10,6 +10,7 @@ use crate::detect::{
     TextDetector,
 };
 use crate::hash::Key;
+use crate::rules::{Allowlist, CustomDetector, RulesConfig};
 use crate::schema::{FindingsBuilder, Located, RecordRow, RecordsBuilder};
 use crate::text::{is_text_type, text_array, CharOffsets, TextColumn};
 use crate::{Error, Result};
@@ -18,7 +19,7 @@ use crate::{Error, Result};
 pub const DEFAULT_ID_COLUMNS: [&str; 2] = ["id", "doc_id"];
 
 /// What to scan and how to report it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ScanConfig {
     pub text_column: String,
     /// `None`: the first of [`DEFAULT_ID_COLUMNS`] present, if any.
@@ -27,6 +28,9 @@ pub struct ScanConfig {
     pub detectors: Vec<DetectorId>,
     /// Put raw values in `preview` instead of masked ones.
     pub reveal: bool,
+    /// Kinds, phone regions, allowlists and custom rules.
+    #[serde(default)]
+    pub rules: RulesConfig,
 }
 
 impl Default for ScanConfig {
@@ -37,6 +41,7 @@ impl Default for ScanConfig {
             label_column: None,
             detectors: DetectorId::AVAILABLE.to_vec(),
             reveal: false,
+            rules: RulesConfig::default(),
         }
     }
 }
@@ -71,6 +76,9 @@ pub struct Scanner {
     config: ScanConfig,
     key: Key,
     detectors: Vec<Box<dyn TextDetector>>,
+    /// Kinds reported; `None`: all.
+    kinds: Option<Vec<&'static str>>,
+    allow: Allowlist,
 }
 
 impl Scanner {
@@ -78,11 +86,15 @@ impl Scanner {
         if config.detectors.is_empty() {
             return Err(Error::Config("no detector selected".into()));
         }
+        let rules = &config.rules;
         let mut detectors: Vec<Box<dyn TextDetector>> = Vec::new();
         for d in &config.detectors {
             match d {
                 DetectorId::Unicode => detectors.push(Box::new(UnicodeDetector)),
-                DetectorId::Pii => detectors.push(Box::new(PiiDetector::default())),
+                DetectorId::Pii => detectors.push(Box::new(match &rules.phone_regions {
+                    Some(r) => PiiDetector::new(r).map_err(Error::Config)?,
+                    None => PiiDetector::default(),
+                })),
                 DetectorId::Secret => detectors.push(Box::new(SecretDetector)),
                 other => {
                     return Err(Error::Config(format!(
@@ -91,11 +103,55 @@ impl Scanner {
                 }
             }
         }
+        let mut known: Vec<&'static str> = crate::detect::KINDS.iter().map(|(_, k)| *k).collect();
+        if !rules.rules.is_empty() {
+            let custom = CustomDetector::new(&rules.rules)?;
+            known.extend(custom.kinds());
+            detectors.push(Box::new(custom));
+        }
+        let kinds = match &rules.kinds {
+            None => None,
+            Some(names) => Some(
+                names
+                    .iter()
+                    .map(|n| {
+                        known
+                            .iter()
+                            .find(|k| k.eq_ignore_ascii_case(n.trim()))
+                            .copied()
+                            .ok_or_else(|| {
+                                Error::Config(format!(
+                                    "unknown kind {n:?}; known kinds: {}",
+                                    known.join(", ")
+                                ))
+                            })
+                    })
+                    .collect::<Result<Vec<_>>>()?,
+            ),
+        };
+        let allow = Allowlist::new(&rules.allow);
         Ok(Self {
             config,
             key,
             detectors,
+            kinds,
+            allow,
         })
+    }
+
+    /// Every reported hit in `text`, after the kind filter and the allowlist, ordered by span.
+    pub fn hits(&self, text: &str, hits: &mut Vec<Hit>) {
+        hits.clear();
+        for d in &self.detectors {
+            d.scan(text, hits);
+        }
+        if let Some(kinds) = &self.kinds {
+            hits.retain(|h| kinds.contains(&h.kind));
+        }
+        if !self.allow.is_empty() {
+            hits.retain(|h| !self.allow.allows(&text[h.start..h.end], h));
+        }
+        hits.sort_by(|a, b| (a.start, a.end, a.kind).cmp(&(b.start, b.end, b.kind)));
     }
 
     pub fn config(&self) -> &ScanConfig {
@@ -209,10 +265,7 @@ impl Scanner {
             flags.clear();
             let mut counts = [0i64; DetectorId::ALL.len()];
             if let Some(t) = value {
-                for d in &self.detectors {
-                    d.scan(t, &mut hits);
-                }
-                hits.sort_by(|a, b| (a.start, a.end, a.kind).cmp(&(b.start, b.end, b.kind)));
+                self.hits(t, &mut hits);
                 let mut offsets = CharOffsets::new(t);
                 for h in &hits {
                     counts[h.detector.index()] += 1;

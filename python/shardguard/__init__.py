@@ -70,7 +70,7 @@ def _arrow_input(data: Any) -> Any:
 
 
 class Auditor:
-    """A configured audit: which detectors, which columns, which key.
+    r"""A configured audit: which detectors, which columns, which key.
 
     Cheap to pickle, so Ray and Spark can ship it to workers; every copy hashes values with the
     same key, so ``value_hash`` matches across workers.
@@ -87,6 +87,14 @@ class Auditor:
         batch_size: rows per batch when reading files.
         on_shard_error: ``"skip"`` (report unreadable shards, audit the rest) or ``"fail"``.
         on_bad_line: ``"skip"`` (report bad JSONL lines) or ``"fail"`` (fail that shard).
+        config: a rules file (TOML, as for ``shardguard audit --config``); the keywords below
+            override its entries.
+        kinds: kinds to report (default: every kind of the selected detectors).
+        phone_regions: regions whose national phone formats are read (ISO 3166 alpha-2).
+        allow_values: values never reported (case-insensitive).
+        allow_domains: e-mail and URL domains never reported (subdomains included).
+        rules: custom patterns, each ``{"name": "EMPLOYEE_ID", "pattern": r"EMP-\d{6}"}`` with
+            optional ``"validator"`` (``"luhn"`` or ``"mod97"``) and ``"score"``.
     """
 
     def __init__(
@@ -102,6 +110,12 @@ class Auditor:
         batch_size: int = 8192,
         on_shard_error: str = "skip",
         on_bad_line: str = "skip",
+        config: Optional[PathLike] = None,
+        kinds: Optional[Sequence[str]] = None,
+        phone_regions: Optional[Sequence[str]] = None,
+        allow_values: Optional[Sequence[str]] = None,
+        allow_domains: Optional[Sequence[str]] = None,
+        rules: Optional[Sequence[dict]] = None,
     ) -> None:
         if isinstance(detectors, str):
             detectors = [d for d in detectors.split(",") if d.strip()]
@@ -120,6 +134,7 @@ class Auditor:
             batch_size=batch_size,
             on_shard_error=on_shard_error,
             on_bad_line=on_bad_line,
+            rules_json=_rules_json(config, kinds, phone_regions, allow_values, allow_domains, rules),
         )
         self._inner = _shardguard._Auditor(**self._config)
 
@@ -142,6 +157,18 @@ class Auditor:
     def scan_records(self, data: Any, *, shard: str = "<memory>", first_row: int = 0) -> pa.Table:
         """One row per input record: counts per detector and the kinds found (``flags``)."""
         return self._inner.scan(_arrow_input(data), shard=shard, first_row=first_row)[1]
+
+    def redact(self, data: Any, mode: str = "tag", *, shard: str = "<memory>") -> pa.Table:
+        """``data`` with every finding in the text column replaced, as a pyarrow Table.
+
+        ``mode``: ``"tag"`` (``<EMAIL>``), ``"mask"`` (letters and digits become ``*``) or
+        ``"pseudonym"`` (a stand-in of the same shape, the same for equal values under this
+        auditor's key). Every other column, the schema and the row order are kept. The counts of
+        the last call are in :attr:`last_redaction`.
+        """
+        table, counts = self._inner.redact(_arrow_input(data), mode=mode, shard=shard)
+        self.last_redaction = json.loads(counts)
+        return table
 
     def audit(self, paths: Union[PathLike, Iterable[PathLike]], out: Optional[PathLike] = None) -> "AuditResult":
         """Audits Parquet / Arrow IPC / JSONL files, directories or globs.
@@ -234,6 +261,23 @@ class AuditResult:
             f"<table><tr><th>kind</th><th>findings</th><th>records</th></tr>{rows}</table>"
             f"{examples}{failed}</div>"
         )
+
+
+def _rules_json(config, kinds, phone_regions, allow_values, allow_domains, rules) -> str:
+    """The rules file merged with keyword overrides, as the JSON the core reads."""
+    merged: dict = json.loads(_shardguard.load_rules_json(str(config))) if config is not None else {}
+    if kinds is not None:
+        merged["kinds"] = [kinds] if isinstance(kinds, str) else list(kinds)
+    if phone_regions is not None:
+        merged["phone_regions"] = [phone_regions] if isinstance(phone_regions, str) else list(phone_regions)
+    allow = merged.setdefault("allow", {})
+    if allow_values is not None:
+        allow["values"] = list(allow_values)
+    if allow_domains is not None:
+        allow["domains"] = list(allow_domains)
+    if rules is not None:
+        merged["rules"] = [dict(r) for r in rules]
+    return json.dumps(merged)
 
 
 def audit(

@@ -15,6 +15,8 @@ use crate::audit::Summary;
 use crate::schema::{findings_schema, records_schema};
 use crate::{Error, Result};
 
+pub mod rewrite;
+
 pub const FINDINGS_FILE: &str = "findings.parquet";
 pub const RECORDS_FILE: &str = "records.parquet";
 pub const SUMMARY_FILE: &str = "summary.json";

@@ -9,7 +9,7 @@
 
 mod crypto;
 pub mod phone;
-mod validate;
+pub mod validate;
 
 use std::net::Ipv6Addr;
 
@@ -456,14 +456,19 @@ fn version_context(text: &str, start: usize) -> bool {
         .nth(24)
         .map_or(0, |(i, _)| i);
     let before = text[from..start].to_ascii_lowercase();
-    let words: Vec<&str> = before
-        .split(|c: char| !c.is_ascii_alphabetic())
-        .filter(|w| !w.is_empty())
-        .collect();
-    // The nearest word, or `v1.2.3.4` / `VERSION="1.2.3.4"` / `version: 1.2.3.4`.
-    words
-        .last()
-        .is_some_and(|w| VERSION_WORDS.contains(w) || w.ends_with("version"))
+    // The nearest word, with only spacing, quotes, `:` or `=` between it and the number:
+    // `v1.2.3.4`, `VERSION="1.2.3.4"`, `version: 1.2.3.4` (not `user:pass@1.2.3.4`).
+    let gap = before
+        .bytes()
+        .rev()
+        .take_while(|c| matches!(c, b' ' | b'\t' | b':' | b'=' | b'"' | b'\'' | b'('))
+        .count();
+    let head = &before[..before.len() - gap];
+    let word = head
+        .rsplit(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("");
+    !word.is_empty() && (VERSION_WORDS.contains(&word) || word.ends_with("version"))
 }
 
 fn is_netmask(o: &[u8; 4]) -> bool {
@@ -702,6 +707,7 @@ mod tests {
             "<Buffer 01 02 03 04 05>",
             "IEEE Std 1800-2017 keywords",
             "failed tests: 571 612 1056",
+            "<PHONE>,1757858551,Ada",
         ] {
             assert!(
                 found(t).iter().all(|(k, _)| *k != PHONE),
@@ -804,6 +810,10 @@ mod tests {
 
     #[test]
     fn ip_addresses_without_loopback_netmasks_or_versions() {
+        assert_eq!(
+            found("postgres://megan44:pw@207.249.170.128:5432/db"),
+            [(IP_ADDRESS, "207.249.170.128")]
+        );
         assert_eq!(
             found("host 192.168.1.20:80"),
             [(IP_ADDRESS, "192.168.1.20")]

@@ -405,14 +405,11 @@ fn line_before(text: &str, s: usize, n: usize) -> String {
 }
 
 /// Word spans (letters only) of `s`.
+/// Word spans (letters only) of `s`, without `<TAG>`-style placeholders.
 fn words(s: &str) -> impl Iterator<Item = (usize, &str)> {
     s.split(|c: char| !c.is_alphabetic())
-        .scan(0usize, |pos, w| {
-            let at = *pos;
-            *pos += w.len() + 1;
-            Some((at, w))
-        })
-        .filter(|(_, w)| !w.is_empty())
+        .map(move |w| (w.as_ptr() as usize - s.as_ptr() as usize, w))
+        .filter(move |(at, w)| !(w.is_empty() || (*at > 0 && s.as_bytes()[at - 1] == b'<')))
 }
 
 fn negative_before(before: &str) -> bool {

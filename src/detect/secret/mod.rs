@@ -195,7 +195,9 @@ impl TextDetector for SecretDetector {
                 _ => {}
             }
         }
-        hits.sort_by_key(|h| h.start);
+        // Where a provider format and a `name = value` assignment cover the same value, the
+        // provider's kind is kept.
+        hits.sort_by_key(|h| (h.start, matches!(h.kind, PASSWORD | AWS_SECRET_KEY)));
         hits.dedup_by(|a, b| a.start < b.end && b.start < a.end);
         out.extend(hits);
     }
