@@ -62,39 +62,53 @@ impl TextDetector for PiiDetector {
     }
 
     fn scan(&self, text: &str, out: &mut Vec<Hit>) {
+        thread_local! {
+            static RUNS: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        RUNS.with_borrow_mut(|runs| self.scan_with(text, runs, out));
+    }
+}
+
+impl PiiDetector {
+    fn scan_with(&self, text: &str, runs: &mut Vec<usize>, out: &mut Vec<Hit>) {
         let b = text.as_bytes();
+        let first = out.len();
+        runs.clear();
+        digit_run_starts(b, runs);
         let mut found: Vec<Hit> = Vec::new();
-        let mut runs = Vec::new();
-        digit_run_starts(b, &mut runs);
-        ibans(text, b, &runs, &mut found);
+        ibans(text, b, runs, &mut found);
         if memchr::memchr(b'@', b).is_some() {
             emails(text, b, &mut found);
         }
-        numbers(text, b, &runs, &mut found);
+        numbers(text, b, runs, &mut found);
         if memchr::memchr2(b':', b'-', b).is_some() {
             macs(text, b, &mut found);
         }
         if memchr::memchr(b'.', b).is_some() {
             cisco_macs(text, b, &mut found);
         }
-        ipv4s(text, b, &runs, &mut found);
+        ipv4s(text, b, runs, &mut found);
         if memchr::memchr(b':', b).is_some() {
             ipv6s(text, b, &mut found);
         }
-        crypto::cryptos(text, b, &runs, &mut found);
-        let taken = std::mem::take(&mut found);
-        phone::phones(text, b, &runs, &self.phone_regions, &taken, &mut found);
-        let mut found = [taken, found].concat();
+        crypto::cryptos(text, b, runs, &mut found);
+        let mut phones = Vec::new();
+        phone::phones(text, b, runs, &self.phone_regions, &found, &mut phones);
+        found.append(&mut phones);
+        if found.is_empty() {
+            return;
+        }
         found.sort_by_key(|h| KINDS.iter().position(|k| *k == h.kind));
         // In priority order, keep a hit only if it overlaps nothing kept before it.
-        let mut kept: Vec<Hit> = Vec::with_capacity(found.len());
         for h in found {
-            if !kept.iter().any(|k| h.start < k.end && k.start < h.end) {
-                kept.push(h);
+            if !out[first..]
+                .iter()
+                .any(|k| h.start < k.end && k.start < h.end)
+            {
+                out.push(h);
             }
         }
-        kept.sort_by_key(|h| h.start);
-        out.extend(kept);
+        out[first..].sort_by_key(|h| h.start);
     }
 }
 
