@@ -4,8 +4,9 @@ pattern recognizers, on the same text, one core each. Installs the peers itself 
     python benches/compare_pii.py [PARQUET] [--bin target/release/shardguard] [--venv DIR]
 
 PARQUET defaults to ../shared/data/pii/dev.parquet. Prints, per tool, text throughput (MB/s of
-text per CPU core, timing only the detection calls) and overlap F1 for the kinds each tool covers,
-then the speed ratios. Presidio runs its regex recognizers directly (no spaCy model: the NER
+text on one core: the peers' detection calls in CPU time; shardguard's whole single-threaded audit,
+Parquet in and outputs written, on the text repeated to ~40 MB so start-up does not dominate) and
+overlap F1 for the kinds each tool covers, then the speed ratios. Presidio runs its regex recognizers directly (no spaCy model: the NER
 recognizers are not pattern-based and need a model download).
 """
 
@@ -111,7 +112,18 @@ def main() -> int:
     sg = [[] for _ in docs]
     for row, kind, s, e in zip(*(f.column(c).to_pylist() for c in ["row", "kind", "start_byte", "end_byte"])):
         sg[row].append((kind, s, e))
-    tools = {"shardguard": {"seconds": summary["elapsed_seconds"], "preds": sg}}
+    # Speed on the text repeated until start-up (libphonenumber's metadata, thread pool) is noise.
+    import tempfile
+    import pyarrow as pa
+    import pyarrow.parquet as pq2
+    reps = max(1, int(40 / max(mb, 1e-6)))
+    with tempfile.TemporaryDirectory() as tmp:
+        big = Path(tmp) / "repeated.parquet"
+        t = pq2.read_table(args.parquet, columns=["text"])
+        pq2.write_table(pa.concat_tables([t] * reps), big)
+        big_summary, _, _ = run_audit(args.bin, str(big), "pii,secret", 1, "findings", ["row"])
+    sg_seconds = big_summary["elapsed_seconds"] / reps
+    tools = {"shardguard": {"seconds": sg_seconds, "preds": sg}}
 
     py = ensure_venv(Path(args.venv))
     r = subprocess.run([str(py), "-c", PEER_CODE, args.parquet], capture_output=True, text=True)
