@@ -393,23 +393,25 @@ fn right_ok(b: &[u8], e: usize) -> bool {
     }
 }
 
-/// The same line, up to `n` bytes before `s`, lower-cased.
-fn line_before(text: &str, s: usize, n: usize) -> String {
+/// The same line, up to `n` bytes before `s`.
+fn line_before(text: &str, s: usize, n: usize) -> &str {
     let mut from = s.saturating_sub(n);
     while !text.is_char_boundary(from) {
         from += 1;
     }
     let w = &text[from..s];
-    let w = w.rsplit('\n').next().unwrap_or(w);
-    w.to_lowercase()
+    w.rsplit('\n').next().unwrap_or(w)
 }
 
-/// Word spans (letters only) of `s`.
 /// Word spans (letters only) of `s`, without `<TAG>`-style placeholders.
 fn words(s: &str) -> impl Iterator<Item = (usize, &str)> {
     s.split(|c: char| !c.is_alphabetic())
         .map(move |w| (w.as_ptr() as usize - s.as_ptr() as usize, w))
         .filter(move |(at, w)| !(w.is_empty() || (*at > 0 && s.as_bytes()[at - 1] == b'<')))
+}
+
+fn one_of(w: &str, list: &[&str]) -> bool {
+    list.iter().any(|x| x.eq_ignore_ascii_case(w))
 }
 
 fn negative_before(before: &str) -> bool {
@@ -421,7 +423,7 @@ fn negative_before(before: &str) -> bool {
         .rsplit(|c: char| !c.is_alphabetic())
         .next()
         .unwrap_or("");
-    NOT_PHONE_WORDS.contains(&last)
+    one_of(last, NOT_PHONE_WORDS)
 }
 
 fn phone_word_before(before: &str) -> bool {
@@ -432,13 +434,15 @@ fn phone_word_before(before: &str) -> bool {
     let t = before.trim_end();
     if let Some(head) = t.strip_suffix(':') {
         let mut rev = head.chars().rev();
-        if rev.next().is_some_and(|c| "mtpfchwo".contains(c))
+        if rev
+            .next()
+            .is_some_and(|c| "mtpfchwo".contains(c.to_ascii_lowercase()))
             && rev.next().is_none_or(|c| !c.is_alphanumeric())
         {
             return true;
         }
     }
-    words(before).any(|(at, w)| before.len() - (at + w.len()) <= 25 && PHONE_WORDS.contains(&w))
+    words(before).any(|(at, w)| before.len() - (at + w.len()) <= 25 && one_of(w, PHONE_WORDS))
 }
 
 fn unit_after(text: &str, e: usize) -> bool {
@@ -625,10 +629,10 @@ pub(super) fn phones(
             continue;
         }
         let before = line_before(text, c.start, 40);
-        if negative_before(&before) {
+        if negative_before(before) {
             continue;
         }
-        let context = phone_word_before(&before);
+        let context = phone_word_before(before);
         if looks_like_epoch(&c) && !context {
             continue;
         }
