@@ -118,8 +118,8 @@ fn base64url_decode(s: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Literal gates, all found in one pass; provider prefixes are then checked case-sensitively.
-const GATES: [&str; 21] = [
+/// Provider prefixes and `://`, found case-sensitively in one SIMD-prefiltered pass.
+const PREFIXES: [&str; 16] = [
     "AKIA",
     "ASIA",
     "ghp_",
@@ -135,22 +135,24 @@ const GATES: [&str; 21] = [
     "AIza",
     "eyJ",
     "-----BEGIN ",
-    // Assignments and URL credentials (any case).
-    "password",
-    "passwd",
-    "pwd",
-    "secret",
     "://",
-    "pass",
 ];
 
-static GATE: std::sync::LazyLock<aho_corasick::AhoCorasick> = std::sync::LazyLock::new(|| {
+/// Names of credentials in assignments, in any case.
+const NAMES: [&str; 5] = ["password", "passwd", "pwd", "secret", "pass"];
+
+fn automaton(patterns: &[&str], any_case: bool) -> aho_corasick::AhoCorasick {
     aho_corasick::AhoCorasick::builder()
-        .ascii_case_insensitive(true)
+        .ascii_case_insensitive(any_case)
         .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-        .build(GATES)
+        .build(patterns)
         .expect("literal patterns")
-});
+}
+
+static PREFIX_GATE: std::sync::LazyLock<aho_corasick::AhoCorasick> =
+    std::sync::LazyLock::new(|| automaton(&PREFIXES, false));
+static NAME_GATE: std::sync::LazyLock<aho_corasick::AhoCorasick> =
+    std::sync::LazyLock::new(|| automaton(&NAMES, true));
 
 impl TextDetector for SecretDetector {
     fn id(&self) -> DetectorId {
@@ -160,37 +162,41 @@ impl TextDetector for SecretDetector {
     fn scan(&self, text: &str, out: &mut Vec<Hit>) {
         let b = text.as_bytes();
         let mut hits = Vec::new();
-        for m in GATE.find_iter(b) {
-            let (i, gate) = (m.start(), GATES[m.pattern().as_usize()]);
-            let exact = &b[i..m.end()] == gate.as_bytes();
+        let prefixes = PREFIX_GATE
+            .find_iter(b)
+            .map(|m| (m.start(), m.end(), PREFIXES[m.pattern().as_usize()]));
+        let names = NAME_GATE
+            .find_iter(b)
+            .map(|m| (m.start(), m.end(), NAMES[m.pattern().as_usize()]));
+        for (i, end, gate) in prefixes.chain(names) {
             match gate {
-                "AKIA" | "ASIA" if exact => aws_key_id(text, i, &mut hits),
-                "ghp_" | "gho_" | "ghu_" | "ghs_" | "ghr_" if exact => github(text, i, &mut hits),
-                "github_pat_" if exact => {
+                "AKIA" | "ASIA" => aws_key_id(text, i, &mut hits),
+                "ghp_" | "gho_" | "ghu_" | "ghs_" | "ghr_" => github(text, i, &mut hits),
+                "github_pat_" => {
                     let e = run_end(b, i + 11, |c| c.is_ascii_alphanumeric() || c == b'_');
                     if starts_token(b, i) && e - i >= 60 {
                         hits.push(secret(GITHUB_TOKEN, i, e, text, 11, "github_pat_format"));
                     }
                 }
-                "xox" if exact => slack(text, i, &mut hits),
-                "hooks.slack.com/services/" if exact => slack_webhook(text, i, &mut hits),
-                "sk_live_" | "rk_live_" if exact => {
+                "xox" => slack(text, i, &mut hits),
+                "hooks.slack.com/services/" => slack_webhook(text, i, &mut hits),
+                "sk_live_" | "rk_live_" => {
                     let e = run_end(b, i + 8, |c| c.is_ascii_alphanumeric());
                     if starts_token(b, i) && e - i >= 8 + 24 && (e == b.len() || !is_token(b[e])) {
                         hits.push(secret(STRIPE_KEY, i, e, text, 8, "stripe_format"));
                     }
                 }
-                "AIza" if exact => {
+                "AIza" => {
                     let e = run_end(b, i + 4, is_token);
                     if starts_token(b, i) && e - i == 39 {
                         hits.push(secret(GOOGLE_API_KEY, i, e, text, 4, "google_key_format"));
                     }
                 }
-                "eyJ" if exact => jwt(text, i, &mut hits),
-                "-----BEGIN " if exact => pem(text, i, &mut hits),
+                "eyJ" => jwt(text, i, &mut hits),
+                "-----BEGIN " => pem(text, i, &mut hits),
                 "://" => assign::url_credentials(text, i, &mut hits),
                 "password" | "passwd" | "pwd" | "secret" | "pass" => {
-                    assign::assignment(text, i, m.end(), &mut hits)
+                    assign::assignment(text, i, end, &mut hits)
                 }
                 _ => {}
             }
