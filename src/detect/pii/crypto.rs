@@ -149,7 +149,13 @@ fn word_start(b: &[u8], s: usize) -> bool {
 /// Candidates from literal gates: `0x` (Ethereum), `bc1`/`tb1`/`ltc1` in either case (bech32),
 /// and digit runs starting with `1` or `3` at a word start (Base58Check).
 pub(super) fn cryptos(text: &str, b: &[u8], runs: &[usize], out: &mut Vec<Hit>) {
-    for s in memchr::memmem::find_iter(b, b"0x") {
+    use memchr::memmem::Finder;
+    // Built once: a searcher per call and text costs more than the search on short texts.
+    static FINDERS: std::sync::LazyLock<[Finder<'static>; 7]> = std::sync::LazyLock::new(|| {
+        ["0x", "bc1", "BC1", "tb1", "TB1", "ltc1", "LTC1"].map(Finder::new)
+    });
+    let [eth, hrps @ ..] = &*FINDERS;
+    for s in eth.find_iter(b) {
         let e = word_end(b, s);
         let hex = &b[s + 2..e];
         if e - s != 42 || !word_start(b, s) || !hex.iter().all(u8::is_ascii_hexdigit) {
@@ -161,8 +167,8 @@ pub(super) fn cryptos(text: &str, b: &[u8], runs: &[usize], out: &mut Vec<Hit>) 
             push(text, s, e, if mixed { 0.95 } else { 0.8 }, "ethereum", out);
         }
     }
-    for hrp in [&b"bc1"[..], b"BC1", b"tb1", b"TB1", b"ltc1", b"LTC1"] {
-        for s in memchr::memmem::find_iter(b, hrp) {
+    for hrp in hrps {
+        for s in hrp.find_iter(b) {
             let e = word_end(b, s);
             if (14..=90).contains(&(e - s)) && word_start(b, s) {
                 if let Some(scheme) = bech32(&b[s..e]) {
