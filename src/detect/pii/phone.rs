@@ -12,7 +12,7 @@
 //! `whatsapp`, `Mobil`, `☎`…) or to stand alone as a delimited field.
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use phonenumber::metadata::{Metadata, DATABASE};
 use regex::{Regex, RegexBuilder};
@@ -31,7 +31,7 @@ pub fn parse_regions<S: AsRef<str>>(names: &[S]) -> Result<Vec<String>, String> 
             let id = n.as_ref().trim().to_ascii_uppercase();
             PLANS
                 .by_region
-                .contains_key(&id)
+                .contains_key(id.as_str())
                 .then_some(id)
                 .ok_or_else(|| format!("unknown phone region {:?}", n.as_ref()))
         })
@@ -58,9 +58,12 @@ struct FormatPlan {
     np_rule: Option<String>,
 }
 
+/// Every region's metadata, each compiled on first use (a process reading US numbers compiles
+/// the +1 regions only).
 struct Plans {
-    by_region: HashMap<String, RegionPlan>,
-    by_code: HashMap<u16, Vec<String>>,
+    by_region: HashMap<&'static str, (&'static Metadata, OnceLock<Option<RegionPlan>>)>,
+    /// Region ids per calling code, the main country first.
+    by_code: HashMap<u16, Vec<&'static str>>,
 }
 
 fn compile(pattern: &str, anchored: bool) -> Option<Regex> {
@@ -125,38 +128,37 @@ fn region_plan(m: &Metadata) -> Option<RegionPlan> {
 }
 
 /// Every region of the metadata, compiled on first use.
+/// Every region of the metadata, indexed on first use; patterns compiled per region by [`plan`].
 static PLANS: LazyLock<Plans> = LazyLock::new(|| {
     let mut by_region = HashMap::new();
-    let mut by_code: HashMap<u16, Vec<String>> = HashMap::new();
+    let mut by_code: HashMap<u16, Vec<&'static str>> = HashMap::new();
     for m in DATABASE.iter() {
-        if let Some(p) = region_plan(m) {
-            by_code.entry(p.code).or_default().push(p.id.clone());
-            by_region.insert(p.id.clone(), p);
-        }
+        by_code.entry(m.country_code()).or_default().push(m.id());
+        by_region.insert(m.id(), (m, OnceLock::new()));
     }
     // Main country first, so shared codes (+1, +7, +44…) resolve as libphonenumber does.
     for ids in by_code.values_mut() {
-        ids.sort_by_key(|id| {
-            let main = DATABASE
-                .by_id(id.as_str())
-                .is_some_and(|m| m.is_main_country_for_code());
-            (!main, id.clone())
-        });
-    }
-    // Regions sharing a code without formats of their own are formatted like the main country.
-    for ids in by_code.values() {
-        let main_formats = by_region
-            .get(&ids[0])
-            .map(|m| m.formats.clone())
-            .unwrap_or_default();
-        for id in &ids[1..] {
-            if let Some(r) = by_region.get_mut(id).filter(|r| r.formats.is_empty()) {
-                r.formats = main_formats.clone();
-            }
-        }
+        ids.sort_by_key(|id| (!by_region[id].0.is_main_country_for_code(), *id));
     }
     Plans { by_region, by_code }
 });
+
+/// A region's compiled plan. Regions sharing a code without formats of their own are formatted
+/// like the main country.
+fn plan(id: &str) -> Option<&'static RegionPlan> {
+    let (m, cell) = PLANS.by_region.get(id)?;
+    cell.get_or_init(|| {
+        let mut p = region_plan(m)?;
+        if p.formats.is_empty() {
+            let main = PLANS.by_code.get(&p.code).and_then(|ids| ids.first());
+            if let Some(main) = main.filter(|main| **main != id).and_then(|main| plan(main)) {
+                p.formats = main.formats.clone();
+            }
+        }
+        Some(p)
+    })
+    .as_ref()
+}
 
 impl RegionPlan {
     fn valid(&self, nsn: &str) -> bool {
@@ -195,9 +197,8 @@ impl RegionPlan {
 
 /// The region of a national significant number among those sharing its calling code.
 fn region_for_code(code: u16, nsn: &str) -> Option<&'static RegionPlan> {
-    let plans = &*PLANS;
-    let ids = plans.by_code.get(&code)?;
-    let regions = ids.iter().filter_map(|id| plans.by_region.get(id));
+    let ids = PLANS.by_code.get(&code)?;
+    let regions = ids.iter().filter_map(|id| plan(id));
     let mut valid = None;
     for r in regions {
         if r.leading_digits.as_ref().is_some_and(|l| l.is_match(nsn)) {
@@ -551,7 +552,7 @@ fn validate(c: &Candidate, regions: &[String]) -> Option<Valid> {
     }
     let mut best = None;
     for id in regions {
-        let Some(home) = PLANS.by_region.get(id) else {
+        let Some(home) = plan(id) else {
             continue;
         };
         let np = home.national_prefix.as_deref().unwrap_or("");
