@@ -103,16 +103,7 @@ impl Redactor {
         let mut at = 0;
         for (s, e, h) in spans {
             out.push_str(&text[at..s]);
-            let r = match self.mode {
-                RedactMode::Pseudonym => pseudonym(
-                    &self.scanner,
-                    &text[s..e],
-                    h,
-                    tail(&out, 64),
-                    head(&text[e..], 32),
-                ),
-                _ => self.replacement(&text[s..e], h),
-            };
+            let r = self.replacement(&text[s..e], h, tail(&out, 64), head(&text[e..], 32));
             out.push_str(&r);
             *counts.kinds.entry(h.kind.to_string()).or_default() += 1;
             counts.replaced += 1;
@@ -123,14 +114,16 @@ impl Redactor {
         Some(out)
     }
 
-    fn replacement(&self, raw: &str, h: &Hit) -> String {
+    /// The stand-in for `raw`; `before` and `after` are the text around it (pseudonyms are
+    /// checked in context).
+    fn replacement(&self, raw: &str, h: &Hit, before: &str, after: &str) -> String {
         match self.mode {
             RedactMode::Tag => format!("<{}>", h.kind),
             RedactMode::Mask => raw
                 .chars()
                 .map(|c| if c.is_alphanumeric() { '*' } else { c })
                 .collect(),
-            RedactMode::Pseudonym => pseudonym(&self.scanner, raw, h, "", ""),
+            RedactMode::Pseudonym => pseudonym(&self.scanner, raw, h, before, after),
         }
     }
 
