@@ -18,7 +18,7 @@ use parquet::arrow::ProjectionMask;
 use shardguard::detect::pii::PiiDetector;
 use shardguard::detect::secret::SecretDetector;
 use shardguard::detect::unicode::UnicodeDetector;
-use shardguard::detect::TextDetector;
+use shardguard::detect::{DetectorId, TextDetector};
 use shardguard::hash::Key;
 use shardguard::scan::{ScanConfig, Scanner};
 use shardguard::text::{text_array, TextColumn};
@@ -111,28 +111,38 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("pipeline");
     g.throughput(Throughput::Bytes(bytes));
     g.sample_size(10);
-    let scanner = Scanner::new(
-        ScanConfig::default(),
-        Key::from_hex("000102030405060708090a0b0c0d0e0f").unwrap(),
-    )
-    .unwrap();
-    let cols = scanner
-        .resolve_columns(&batches[0].schema(), "bench")
-        .unwrap();
-    g.bench_function("batch_scan_all_detectors", |b| {
-        b.iter(|| {
-            batches
-                .iter()
-                .map(|batch| {
-                    scanner
-                        .scan("bench", 0, batch, &cols)
-                        .unwrap()
-                        .findings
-                        .num_rows()
-                })
-                .sum::<usize>()
-        })
-    });
+    let configs = [
+        (
+            "batch_scan_pii_secret",
+            vec![DetectorId::Pii, DetectorId::Secret],
+        ),
+        ("batch_scan_all_detectors", DetectorId::AVAILABLE.to_vec()),
+    ];
+    for (label, detectors) in configs {
+        let config = ScanConfig {
+            detectors,
+            ..ScanConfig::default()
+        };
+        let key = Key::from_hex("000102030405060708090a0b0c0d0e0f").unwrap();
+        let scanner = Scanner::new(config, key).unwrap();
+        let cols = scanner
+            .resolve_columns(&batches[0].schema(), "bench")
+            .unwrap();
+        g.bench_function(label, |b| {
+            b.iter(|| {
+                batches
+                    .iter()
+                    .map(|batch| {
+                        scanner
+                            .scan("bench", 0, batch, &cols)
+                            .unwrap()
+                            .findings
+                            .num_rows()
+                    })
+                    .sum::<usize>()
+            })
+        });
+    }
     g.bench_function("parquet_decode_text", |b| b.iter(|| read(&path).len()));
     g.finish();
 }

@@ -102,11 +102,12 @@ impl Key {
     /// 128-bit keyed hash of `value`, as 32 hex digits.
     pub fn hash_hex(&self, value: &[u8]) -> String {
         let h = blake3::keyed_hash(&self.bytes, value);
-        let mut s = String::with_capacity(32);
-        for b in &h.as_bytes()[..16] {
-            s.push_str(&format!("{b:02x}"));
-        }
-        s
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        h.as_bytes()[..16]
+            .iter()
+            .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]])
+            .map(char::from)
+            .collect()
     }
 }
 

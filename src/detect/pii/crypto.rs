@@ -146,46 +146,55 @@ fn word_start(b: &[u8], s: usize) -> bool {
     s == 0 || !(is_alnum(b[s - 1]) || matches!(b[s - 1], b'/' | b'=' | b'.' | b'-' | b'+'))
 }
 
-/// Candidates from literal gates: `0x` (Ethereum), `bc1`/`tb1`/`ltc1` in either case (bech32),
-/// and digit runs starting with `1` or `3` at a word start (Base58Check).
+/// Candidates from the digit runs, in one pass: `0x…` (Ethereum), the `1` separator of a `bc1`,
+/// `tb1` or `ltc1` prefix in either case (bech32), and runs starting with `1` or `3` at a word start
+/// (Base58Check).
 pub(super) fn cryptos(text: &str, b: &[u8], runs: &[usize], out: &mut Vec<Hit>) {
-    use memchr::memmem::Finder;
-    // Built once: a searcher per call and text costs more than the search on short texts.
-    static FINDERS: std::sync::LazyLock<[Finder<'static>; 7]> = std::sync::LazyLock::new(|| {
-        ["0x", "bc1", "BC1", "tb1", "TB1", "ltc1", "LTC1"].map(Finder::new)
-    });
-    let [eth, hrps @ ..] = &*FINDERS;
-    for s in eth.find_iter(b) {
-        let e = word_end(b, s);
-        let hex = &b[s + 2..e];
-        if e - s != 42 || !word_start(b, s) || !hex.iter().all(u8::is_ascii_hexdigit) {
-            continue;
-        }
-        let mixed =
-            hex.iter().any(u8::is_ascii_lowercase) && hex.iter().any(u8::is_ascii_uppercase);
-        if !mixed || eip55(hex) {
-            push(text, s, e, if mixed { 0.95 } else { 0.8 }, "ethereum", out);
-        }
-    }
-    for hrp in hrps {
-        for s in hrp.find_iter(b) {
-            let e = word_end(b, s);
-            if (14..=90).contains(&(e - s)) && word_start(b, s) {
-                if let Some(scheme) = bech32(&b[s..e]) {
-                    push(text, s, e, 0.95, scheme, out);
+    for &r in runs {
+        match b[r] {
+            b'0' if b.get(r + 1) == Some(&b'x') => ethereum(text, b, r, out),
+            b'1' => {
+                let hrp = [2, 3].into_iter().find(|&n| {
+                    r >= n
+                        && [&b"bc"[..], b"tb", b"ltc"]
+                            .iter()
+                            .any(|h| h.eq_ignore_ascii_case(&b[r - n..r]))
+                });
+                let consistent = |s: usize| {
+                    let h = &b[s..r];
+                    h.iter().all(u8::is_ascii_lowercase) || h.iter().all(u8::is_ascii_uppercase)
+                };
+                if let Some(s) = hrp.map(|n| r - n).filter(|&s| consistent(s)) {
+                    let e = word_end(b, s);
+                    if (14..=90).contains(&(e - s)) && word_start(b, s) {
+                        if let Some(scheme) = bech32(&b[s..e]) {
+                            push(text, s, e, 0.95, scheme, out);
+                        }
+                    }
                 }
             }
+            _ => {}
         }
-    }
-    for &s in runs {
-        if !matches!(b[s], b'1' | b'3') || !word_start(b, s) {
+        if !matches!(b[r], b'1' | b'3') || !word_start(b, r) {
             continue;
         }
-        let e = word_end(b, s);
-        if (25..=34).contains(&(e - s)) {
-            if let Some(scheme) = base58check(&b[s..e]) {
-                push(text, s, e, 0.95, scheme, out);
+        let e = word_end(b, r);
+        if (25..=34).contains(&(e - r)) {
+            if let Some(scheme) = base58check(&b[r..e]) {
+                push(text, r, e, 0.95, scheme, out);
             }
         }
+    }
+}
+
+fn ethereum(text: &str, b: &[u8], s: usize, out: &mut Vec<Hit>) {
+    let e = word_end(b, s);
+    let hex = &b[s + 2..e];
+    if e - s != 42 || !word_start(b, s) || !hex.iter().all(u8::is_ascii_hexdigit) {
+        return;
+    }
+    let mixed = hex.iter().any(u8::is_ascii_lowercase) && hex.iter().any(u8::is_ascii_uppercase);
+    if !mixed || eip55(hex) {
+        push(text, s, e, if mixed { 0.95 } else { 0.8 }, "ethereum", out);
     }
 }

@@ -77,20 +77,10 @@ impl PiiDetector {
         digit_run_starts(b, runs);
         let mut found: Vec<Hit> = Vec::new();
         ibans(text, b, runs, &mut found);
-        if memchr::memchr(b'@', b).is_some() {
-            emails(text, b, &mut found);
-        }
+        emails(text, b, &mut found);
         numbers(text, b, runs, &mut found);
-        if memchr::memchr2(b':', b'-', b).is_some() {
-            macs(text, b, &mut found);
-        }
-        if memchr::memchr(b'.', b).is_some() {
-            cisco_macs(text, b, &mut found);
-        }
+        separated(text, b, &mut found);
         ipv4s(text, b, runs, &mut found);
-        if memchr::memchr(b':', b).is_some() {
-            ipv6s(text, b, &mut found);
-        }
         crypto::cryptos(text, b, runs, &mut found);
         let mut phones = Vec::new();
         phone::phones(text, b, runs, &self.phone_regions, &found, &mut phones);
@@ -215,13 +205,28 @@ fn emails(text: &str, b: &[u8], out: &mut Vec<Hit>) {
 
 // ---------------------------------------------------------------- digit groups: cards, SSNs
 
-/// A run of digit groups joined by one consistent separator (space or hyphen).
+/// A run of digit groups joined by one consistent separator (space or hyphen), on the stack: only
+/// the first 20 digits and 8 group lengths are kept, more than any card or SSN has.
 struct Digits {
     start: usize,
     end: usize,
-    digits: Vec<u8>,
-    groups: Vec<usize>,
+    n: usize,
+    buf: [u8; 20],
+    n_groups: usize,
+    group_buf: [usize; 8],
     sep: Option<u8>,
+}
+
+impl Digits {
+    /// The digits (the first 20 of a longer run).
+    fn digits(&self) -> &[u8] {
+        &self.buf[..self.n.min(20)]
+    }
+
+    /// The group lengths, or `None` beyond 8 groups.
+    fn groups(&self) -> Option<&[usize]> {
+        self.group_buf.get(..self.n_groups)
+    }
 }
 
 fn left_ok(b: &[u8], i: usize) -> bool {
@@ -247,20 +252,28 @@ fn digit_groups(b: &[u8], start: usize) -> Digits {
     let mut d = Digits {
         start,
         end: start,
-        digits: Vec::with_capacity(20),
-        groups: Vec::with_capacity(5),
+        n: 0,
+        buf: [0; 20],
+        n_groups: 0,
+        group_buf: [0; 8],
         sep: None,
     };
     let mut i = start;
     loop {
         let g = i;
         while i < b.len() && b[i].is_ascii_digit() {
-            d.digits.push(b[i]);
+            if d.n < 20 {
+                d.buf[d.n] = b[i];
+            }
+            d.n += 1;
             i += 1;
         }
-        d.groups.push(i - g);
+        if let Some(slot) = d.group_buf.get_mut(d.n_groups) {
+            *slot = i - g;
+        }
+        d.n_groups += 1;
         d.end = i;
-        if d.digits.len() > 19 {
+        if d.n > 19 {
             break;
         }
         match (b.get(i), b.get(i + 1)) {
@@ -316,15 +329,18 @@ fn numbers(text: &str, b: &[u8], runs: &[usize], out: &mut Vec<Hit>) {
             continue;
         }
         let span = &text[d.start..d.end];
-        let n = d.digits.len();
-        if (12..=19).contains(&n) && card_layout(&d.groups) && validate::luhn(&d.digits) {
-            if let Some(network) = validate::card_network(&d.digits) {
+        let n = d.n;
+        if (12..=19).contains(&n)
+            && d.groups().is_some_and(card_layout)
+            && validate::luhn(d.digits())
+        {
+            if let Some(network) = validate::card_network(d.digits()) {
                 out.push(hit(
                     CREDIT_CARD,
                     d.start,
                     d.end,
                     0.95,
-                    String::from_utf8_lossy(&d.digits).into_owned(),
+                    String::from_utf8_lossy(d.digits()).into_owned(),
                     mask_digits(span, 4),
                     format!("{{\"validator\":\"luhn\",\"network\":\"{network}\"}}"),
                 ));
@@ -333,22 +349,22 @@ fn numbers(text: &str, b: &[u8], runs: &[usize], out: &mut Vec<Hit>) {
         }
         // Nine bare digits are an SSN only as a delimited field or after an SSN label; a test
         // sequence like 123456789 never is.
-        let ssn_layout = match d.groups.as_slice() {
-            [3, 2, 4] => true,
-            [9] => {
-                !is_progression(&d.digits)
+        let ssn_layout = match d.groups() {
+            Some([3, 2, 4]) => true,
+            Some([9]) => {
+                !is_progression(d.digits())
                     && (delimited_field(b, d.start, d.end) || ssn_label_before(text, d.start))
             }
             _ => false,
         };
-        if n == 9 && ssn_layout && validate::ssn(&d.digits) {
+        if n == 9 && ssn_layout && validate::ssn(d.digits()) {
             let score = if d.sep.is_some() { 0.9 } else { 0.6 };
             out.push(hit(
                 US_SSN,
                 d.start,
                 d.end,
                 score,
-                String::from_utf8_lossy(&d.digits).into_owned(),
+                String::from_utf8_lossy(d.digits()).into_owned(),
                 mask_digits(span, 4),
                 "{\"validator\":\"ssn_rules\"}".into(),
             ));
@@ -540,143 +556,150 @@ fn ipv4s(text: &str, b: &[u8], runs: &[usize], out: &mut Vec<Hit>) {
     }
 }
 
-fn ipv6s(text: &str, b: &[u8], out: &mut Vec<Hit>) {
-    let mut after = 0;
-    for p in memchr::memchr_iter(b':', b) {
-        if p < after {
-            continue;
-        }
-        let mut s = p;
-        while s > 0 && (b[s - 1].is_ascii_hexdigit() || b[s - 1] == b':') {
-            s -= 1;
-        }
-        let mut e = p;
-        while e < b.len() && (b[e].is_ascii_hexdigit() || b[e] == b':') {
-            e += 1;
-        }
-        after = e;
-        if (s > 0 && (is_alnum(b[s - 1]) || b[s - 1] == b'.'))
-            || (e < b.len() && is_alnum(b[e]))
-            || (b.get(e) == Some(&b'.') && b.get(e + 1).is_some_and(u8::is_ascii_digit))
-        {
-            continue;
-        }
-        let cand = &text[s..e];
-        if cand.bytes().filter(|&c| c == b':').count() < 2 {
-            continue;
-        }
-        let Ok(addr) = cand.parse::<Ipv6Addr>() else {
-            continue;
-        };
-        if addr.is_loopback() || addr.is_unspecified() {
-            continue;
-        }
-        // `::1:8080`: loopback with a port, not an address.
-        let without_port = cand.rsplit_once(':').map(|(a, _)| a.parse::<Ipv6Addr>());
-        if let Some(Ok(a)) = without_port {
-            if cand.contains("::") && (a.is_loopback() || a.is_unspecified()) {
-                continue;
+/// Separators of IPv6 and MAC addresses (`:`, `-`, `.`), found in one pass and handed to each
+/// family with its own "already covered up to" mark.
+fn separated(text: &str, b: &[u8], out: &mut Vec<Hit>) {
+    let (mut mac_done, mut ipv6_done) = (0, 0);
+    for p in memchr::memchr3_iter(b':', b'-', b'.', b) {
+        match b[p] {
+            b'.' => cisco_mac(text, b, p, out),
+            b':' => {
+                mac(text, b, p, &mut mac_done, out);
+                if p >= ipv6_done {
+                    ipv6(text, b, p, &mut ipv6_done, out);
+                }
             }
+            _ => mac(text, b, p, &mut mac_done, out),
         }
-        let first = cand.split(':').next().unwrap_or("");
-        out.push(hit(
-            IP_ADDRESS,
-            s,
-            e,
-            0.8,
-            addr.to_string(),
-            format!("{first}:****"),
-            "{\"validator\":\"ipv6\"}".into(),
-        ));
     }
+}
+
+fn ipv6(text: &str, b: &[u8], p: usize, after: &mut usize, out: &mut Vec<Hit>) {
+    let mut s = p;
+    while s > 0 && (b[s - 1].is_ascii_hexdigit() || b[s - 1] == b':') {
+        s -= 1;
+    }
+    let mut e = p;
+    while e < b.len() && (b[e].is_ascii_hexdigit() || b[e] == b':') {
+        e += 1;
+    }
+    *after = e;
+    if (s > 0 && (is_alnum(b[s - 1]) || b[s - 1] == b'.'))
+        || (e < b.len() && is_alnum(b[e]))
+        || (b.get(e) == Some(&b'.') && b.get(e + 1).is_some_and(u8::is_ascii_digit))
+    {
+        return;
+    }
+    let cand = &text[s..e];
+    if cand.bytes().filter(|&c| c == b':').count() < 2 {
+        return;
+    }
+    let Ok(addr) = cand.parse::<Ipv6Addr>() else {
+        return;
+    };
+    if addr.is_loopback() || addr.is_unspecified() {
+        return;
+    }
+    // `::1:8080`: loopback with a port, not an address.
+    let without_port = cand.rsplit_once(':').map(|(a, _)| a.parse::<Ipv6Addr>());
+    if let Some(Ok(a)) = without_port {
+        if cand.contains("::") && (a.is_loopback() || a.is_unspecified()) {
+            return;
+        }
+    }
+    let first = cand.split(':').next().unwrap_or("");
+    out.push(hit(
+        IP_ADDRESS,
+        s,
+        e,
+        0.8,
+        addr.to_string(),
+        format!("{first}:****"),
+        "{\"validator\":\"ipv6\"}".into(),
+    ));
 }
 
 // ---------------------------------------------------------------- MAC addresses
 
-fn macs(text: &str, b: &[u8], out: &mut Vec<Hit>) {
-    let mut done = 0;
-    for p in memchr::memchr2_iter(b':', b'-', b) {
-        // The first separator of a MAC sits two hex digits in.
-        if p < 2 || p - 2 < done || p + 15 > b.len() {
-            continue;
-        }
-        let i = p - 2;
-        let sep = b[p];
-        let shaped = (0..6)
-            .all(|k| b[i + 3 * k].is_ascii_hexdigit() && b[i + 3 * k + 1].is_ascii_hexdigit())
-            && (0..5).all(|k| b[i + 3 * k + 2] == sep);
-        if !shaped {
-            continue;
-        }
-        let e = i + 17;
-        let bounded = (i == 0 || !(is_alnum(b[i - 1]) || b[i - 1] == sep))
-            && (e >= b.len()
-                || !(is_alnum(b[e])
-                    || (b[e] == sep && b.get(e + 1).is_some_and(u8::is_ascii_hexdigit))));
-        let octets: Vec<u8> = (0..6)
-            .map(|k| {
-                let h = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
-                h(b[i + 3 * k]) * 16 + h(b[i + 3 * k + 1])
-            })
-            .collect();
-        // Placeholders: 00:00:00:00:00:00, ff:ff:…, 01:02:03:04:05:06, 12:34:56:78:9a:bc.
-        if bounded && !is_progression(&octets) {
-            let span = &text[i..e];
-            let norm: String = span
-                .chars()
-                .filter(char::is_ascii_hexdigit)
-                .collect::<String>()
-                .to_ascii_lowercase();
-            let s = sep as char;
-            out.push(hit(
-                MAC_ADDRESS,
-                i,
-                e,
-                0.85,
-                norm,
-                format!("{}{s}**{s}**{s}**", &span[..8]),
-                "{\"validator\":\"mac\"}".into(),
-            ));
-            done = e;
-        }
+fn mac(text: &str, b: &[u8], p: usize, done: &mut usize, out: &mut Vec<Hit>) {
+    // The first separator of a MAC sits two hex digits in.
+    if p < 2 || p - 2 < *done || p + 15 > b.len() {
+        return;
+    }
+    let i = p - 2;
+    let sep = b[p];
+    let shaped = (0..6)
+        .all(|k| b[i + 3 * k].is_ascii_hexdigit() && b[i + 3 * k + 1].is_ascii_hexdigit())
+        && (0..5).all(|k| b[i + 3 * k + 2] == sep);
+    if !shaped {
+        return;
+    }
+    let e = i + 17;
+    let bounded = (i == 0 || !(is_alnum(b[i - 1]) || b[i - 1] == sep))
+        && (e >= b.len()
+            || !(is_alnum(b[e])
+                || (b[e] == sep && b.get(e + 1).is_some_and(u8::is_ascii_hexdigit))));
+    let octets: Vec<u8> = (0..6)
+        .map(|k| {
+            let h = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
+            h(b[i + 3 * k]) * 16 + h(b[i + 3 * k + 1])
+        })
+        .collect();
+    // Placeholders: 00:00:00:00:00:00, ff:ff:…, 01:02:03:04:05:06, 12:34:56:78:9a:bc.
+    if bounded && !is_progression(&octets) {
+        let span = &text[i..e];
+        let norm: String = span
+            .chars()
+            .filter(char::is_ascii_hexdigit)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let s = sep as char;
+        out.push(hit(
+            MAC_ADDRESS,
+            i,
+            e,
+            0.85,
+            norm,
+            format!("{}{s}**{s}**{s}**", &span[..8]),
+            "{\"validator\":\"mac\"}".into(),
+        ));
+        *done = e;
     }
 }
 
 /// `0123.4567.89ab`: three dot-separated groups of four hex digits, at least one a letter so
 /// that dotted numbers are not taken.
-fn cisco_macs(text: &str, b: &[u8], out: &mut Vec<Hit>) {
-    for p in memchr::memchr_iter(b'.', b) {
-        if p < 4 || p + 10 > b.len() {
-            continue;
-        }
-        let i = p - 4;
-        let e = i + 14;
-        let shaped = b[p + 5] == b'.'
-            && (0..3).all(|k| {
-                b[i + 5 * k..i + 5 * k + 4]
-                    .iter()
-                    .all(u8::is_ascii_hexdigit)
-            });
-        if !shaped || !b[i..e].iter().any(u8::is_ascii_alphabetic) {
-            continue;
-        }
-        let bounded = (i == 0 || !(is_alnum(b[i - 1]) || b[i - 1] == b'.'))
-            && (e >= b.len()
-                || !(is_alnum(b[e])
-                    || (b[e] == b'.' && b.get(e + 1).is_some_and(u8::is_ascii_alphanumeric))));
-        if bounded {
-            let span = &text[i..e];
-            let norm = span.replace('.', "").to_ascii_lowercase();
-            out.push(hit(
-                MAC_ADDRESS,
-                i,
-                e,
-                0.8,
-                norm,
-                format!("{}.****.****", &span[..4]),
-                "{\"validator\":\"mac\"}".into(),
-            ));
-        }
+fn cisco_mac(text: &str, b: &[u8], p: usize, out: &mut Vec<Hit>) {
+    if p < 4 || p + 10 > b.len() {
+        return;
+    }
+    let i = p - 4;
+    let e = i + 14;
+    let shaped = b[p + 5] == b'.'
+        && (0..3).all(|k| {
+            b[i + 5 * k..i + 5 * k + 4]
+                .iter()
+                .all(u8::is_ascii_hexdigit)
+        });
+    if !shaped || !b[i..e].iter().any(u8::is_ascii_alphabetic) {
+        return;
+    }
+    let bounded = (i == 0 || !(is_alnum(b[i - 1]) || b[i - 1] == b'.'))
+        && (e >= b.len()
+            || !(is_alnum(b[e])
+                || (b[e] == b'.' && b.get(e + 1).is_some_and(u8::is_ascii_alphanumeric))));
+    if bounded {
+        let span = &text[i..e];
+        let norm = span.replace('.', "").to_ascii_lowercase();
+        out.push(hit(
+            MAC_ADDRESS,
+            i,
+            e,
+            0.8,
+            norm,
+            format!("{}.****.****", &span[..4]),
+            "{\"validator\":\"mac\"}".into(),
+        ));
     }
 }
 

@@ -487,7 +487,8 @@ fn looks_like_epoch(c: &Candidate) -> bool {
 }
 
 /// Groups that count (`01 02 03 04 05`), digits that step (`1234567890`), a year range
-/// (`1800-2017`) or a decimal (`+35236450.6`, two groups joined by a dot).
+/// (`1800-2017`), a date (`2023-01-15`, `15.01.2023`) or a decimal (`+35236450.6`, two groups
+/// joined by a dot).
 fn counting(c: &Candidate) -> bool {
     let mut at = 0;
     let values: Vec<u64> = c
@@ -508,6 +509,18 @@ fn counting(c: &Candidate) -> bool {
                 .all(|w| (w[1] + 10 - w[0]) % 10 == (digits[1] + 10 - digits[0]) % 10))
         || (c.dotted && c.groups.len() == 2)
         || (c.groups == [4, 4] && year(values[0]) && year(values[1]))
+        || (!c.plus && date(&c.groups, &values))
+}
+
+fn date(groups: &[usize], v: &[u64]) -> bool {
+    let year = |v: u64| (1800..=2099).contains(&v);
+    let month = |v: u64| (1..=12).contains(&v);
+    let day = |v: u64| (1..=31).contains(&v);
+    match groups {
+        [4, 2, 2, ..] => year(v[0]) && month(v[1]) && day(v[2]),
+        [2, 2, 4, ..] => year(v[2]) && ((month(v[1]) && day(v[0])) || (month(v[0]) && day(v[1]))),
+        _ => false,
+    }
 }
 
 fn digit_groups(s: &str) -> Vec<usize> {

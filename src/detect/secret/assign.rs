@@ -115,8 +115,38 @@ pub(super) fn is_placeholder(v: &str, line: Option<&str>) -> bool {
         })
 }
 
+/// Every `KEY <sep> value` whose key names a credential. An assignment needs a separator, so the
+/// scan starts from the rare `=`/`:` bytes and reads the key before each; `names` (a credential
+/// name in any case) then runs over that key alone, never over the whole text.
+pub(super) fn assignments(text: &str, names: &aho_corasick::AhoCorasick, hits: &mut Vec<Hit>) {
+    let b = text.as_bytes();
+    for sep in memchr::memchr2_iter(b'=', b':', b) {
+        let mut ke = sep;
+        while ke > 0 && matches!(b[ke - 1], b' ' | b'\t') {
+            ke -= 1;
+        }
+        if ke > 0 && matches!(b[ke - 1], b'"' | b'\'') {
+            ke -= 1;
+        }
+        let mut ks = ke;
+        while ks > 0 && is_key(b[ks - 1]) {
+            ks -= 1;
+        }
+        if ks == ke {
+            continue;
+        }
+        let before = hits.len();
+        for m in names.find_iter(&b[ks..ke]) {
+            assignment(text, ks + m.start(), ks + m.end(), hits);
+            if hits.len() > before {
+                break;
+            }
+        }
+    }
+}
+
 /// `KEY <sep> value` around a keyword found at `kw..kw_end`.
-pub(super) fn assignment(text: &str, kw: usize, kw_end: usize, hits: &mut Vec<Hit>) {
+fn assignment(text: &str, kw: usize, kw_end: usize, hits: &mut Vec<Hit>) {
     let b = text.as_bytes();
     let mut ks = kw;
     while ks > 0 && is_key(b[ks - 1]) {

@@ -165,10 +165,7 @@ impl TextDetector for SecretDetector {
         let prefixes = PREFIX_GATE
             .find_iter(b)
             .map(|m| (m.start(), m.end(), PREFIXES[m.pattern().as_usize()]));
-        let names = NAME_GATE
-            .find_iter(b)
-            .map(|m| (m.start(), m.end(), NAMES[m.pattern().as_usize()]));
-        for (i, end, gate) in prefixes.chain(names) {
+        for (i, end, gate) in prefixes {
             match gate {
                 "AKIA" | "ASIA" => aws_key_id(text, i, &mut hits),
                 "ghp_" | "gho_" | "ghu_" | "ghs_" | "ghr_" => github(text, i, &mut hits),
@@ -195,12 +192,10 @@ impl TextDetector for SecretDetector {
                 "eyJ" => jwt(text, i, &mut hits),
                 "-----BEGIN " => pem(text, i, &mut hits),
                 "://" => assign::url_credentials(text, i, &mut hits),
-                "password" | "passwd" | "pwd" | "secret" | "pass" => {
-                    assign::assignment(text, i, end, &mut hits)
-                }
-                _ => {}
+                _ => debug_assert!(end > i, "{gate}"),
             }
         }
+        assign::assignments(text, &NAME_GATE, &mut hits);
         // Where a provider format and a `name = value` assignment cover the same value, the
         // provider's kind is kept.
         hits.sort_by_key(|h| (h.start, matches!(h.kind, PASSWORD | AWS_SECRET_KEY)));
