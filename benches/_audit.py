@@ -9,12 +9,13 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 
-def run_audit(binary: str, parquet: str, detectors: str, threads, table: str, columns: list):
+def run_audit(binary: str, parquet: str, detectors: str, threads, table: str, columns: list, extra=()):
     """Audits `parquet`; returns (summary dict, the `table` output with `columns`, wall seconds)."""
     with tempfile.TemporaryDirectory() as out:
         cmd = [binary, "audit", parquet, "--out", out, "--quiet", "--detectors", detectors]
         if threads:
             cmd += ["--threads", str(threads)]
+        cmd += list(extra)
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True)
         wall = time.perf_counter() - t0

@@ -9,7 +9,10 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::corpus::dedup::DedupIndex;
 use crate::corpus::{CorpusStats, Count};
+use crate::detect::DetectorId;
+use crate::finalize::{dedup_outputs, DedupSummary};
 use crate::hash::{Key, KeySource};
 use crate::scan::{BatchResult, ScanConfig, Scanner};
 use crate::schema::OUTPUT_VERSION;
@@ -97,6 +100,9 @@ pub struct Summary {
     pub kinds: BTreeMap<String, Count>,
     pub shards: Vec<ShardSummary>,
     pub failed_shards: Vec<FailedShard>,
+    /// Duplicate rate, cluster sizes and the largest clusters, when `dedup` ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dedup: Option<DedupSummary>,
 }
 
 /// What a count names: every finding, failed shards, one detector or one kind.
@@ -261,6 +267,11 @@ pub fn run(
     }
     progress.start(units.iter().map(|(_, u)| u.bytes).sum(), shards.len());
 
+    // With dedup, records wait for the corpus-wide clusters; their sketches are kept in order.
+    let dedup = opts.scan.detectors.contains(&DetectorId::Dedup);
+    let mut index = DedupIndex::default();
+    let mut held: Vec<(usize, arrow::array::RecordBatch)> = Vec::new();
+
     // Windows of a few units per thread: parallel inside a window, written in order after it.
     let window = (rayon::current_num_threads() * 2).max(1);
     for w in units.chunks(window) {
@@ -270,10 +281,16 @@ pub fn run(
             .collect();
         for ((_, u), r) in w.iter().zip(results) {
             let st = &mut states[u.shard];
-            for b in &r.batches {
+            for b in r.batches {
                 sink.findings(&b.findings)?;
-                sink.records(&b.records)?;
                 st.stats.merge(&b.stats);
+                match (dedup, &b.dedup) {
+                    (true, Some(d)) => {
+                        index.append(d);
+                        held.push((u.shard, b.records));
+                    }
+                    _ => sink.records(&b.records)?,
+                }
             }
             st.skipped_lines += r.bad_lines.len() as u64;
             let room = BAD_LINES_LISTED.saturating_sub(st.bad_lines.len());
@@ -286,6 +303,28 @@ pub fn run(
                 st.errors.push(e);
             }
         }
+    }
+
+    let mut dedup_summary = None;
+    if dedup {
+        let clusters = index.cluster(&opts.scan.rules.dedup);
+        drop(index);
+        let mut stats: Vec<CorpusStats> = states.iter().map(|s| s.stats.clone()).collect();
+        let out = dedup_outputs(
+            &clusters,
+            &held,
+            &opts.scan.text_column,
+            scanner.key(),
+            &mut stats,
+        );
+        for (st, s) in states.iter_mut().zip(stats) {
+            st.stats = s;
+        }
+        sink.findings(&out.findings)?;
+        for r in &out.records {
+            sink.records(r)?;
+        }
+        dedup_summary = Some(out.summary);
     }
 
     let mut total = CorpusStats::default();
@@ -349,6 +388,7 @@ pub fn run(
         kinds: total.by_kind.clone(),
         shards: shard_summaries,
         failed_shards: failed,
+        dedup: dedup_summary,
     };
     sink.finish(&summary)?;
     Ok(summary)

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod corpus;
 pub mod detect;
 pub mod error;
+pub mod finalize;
 pub mod hash;
 pub mod redact;
 pub mod rules;

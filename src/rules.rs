@@ -42,6 +42,9 @@ pub struct RulesConfig {
     pub allow: Allow,
     #[serde(default)]
     pub rules: Vec<CustomRule>,
+    /// `[dedup]`: shingles and thresholds of the duplicate detector.
+    #[serde(default)]
+    pub dedup: crate::detect::dedup::DedupConfig,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

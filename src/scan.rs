@@ -4,7 +4,9 @@
 use arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Schema};
 
+use crate::corpus::dedup::DedupIndex;
 use crate::corpus::CorpusStats;
+use crate::detect::dedup;
 use crate::detect::{
     pii::PiiDetector, secret::SecretDetector, unicode::UnicodeDetector, DetectorId, Hit,
     TextDetector,
@@ -69,6 +71,8 @@ pub struct BatchResult {
     pub findings: RecordBatch,
     pub records: RecordBatch,
     pub stats: CorpusStats,
+    /// Duplicate sketches of the batch's records, when `dedup` runs.
+    pub dedup: Option<DedupIndex>,
 }
 
 /// Configured detectors plus the hashing key. Cheap to share across threads.
@@ -79,6 +83,7 @@ pub struct Scanner {
     /// Kinds reported; `None`: all.
     kinds: Option<Vec<&'static str>>,
     allow: Allowlist,
+    sketching: bool,
 }
 
 impl Scanner {
@@ -96,6 +101,11 @@ impl Scanner {
                     None => PiiDetector::default(),
                 })),
                 DetectorId::Secret => detectors.push(Box::new(SecretDetector)),
+                DetectorId::Dedup => config
+                    .rules
+                    .dedup
+                    .validate()
+                    .map_err(|m| Error::Config(format!("dedup: {m}")))?,
                 other => {
                     return Err(Error::Config(format!(
                         "detector '{other}' is not available in this version"
@@ -131,6 +141,7 @@ impl Scanner {
         };
         let allow = Allowlist::new(&rules.allow);
         Ok(Self {
+            sketching: config.detectors.contains(&DetectorId::Dedup),
             config,
             key,
             detectors,
@@ -257,6 +268,8 @@ impl Scanner {
         let mut stats = CorpusStats::default();
         let mut hits: Vec<Hit> = Vec::new();
         let mut flags: Vec<&'static str> = Vec::new();
+        let mut dedup = self.sketching.then(DedupIndex::default);
+        let mut scratch = dedup::Scratch::default();
         for i in 0..n {
             let row = first_row + i as i64;
             let doc_id = ids.and_then(|a| (!a.is_null(i)).then(|| a.value(i)));
@@ -294,6 +307,11 @@ impl Scanner {
                 }
                 flags.sort_unstable();
             }
+            if let Some(index) = &mut dedup {
+                let cfg = &self.config.rules.dedup;
+                let sketch = value.and_then(|t| dedup::sketch(t, cfg, &mut scratch));
+                index.push(cfg.permutations, sketch.as_ref());
+            }
             stats.observe(value, &hits);
             records.append(
                 shard,
@@ -309,6 +327,7 @@ impl Scanner {
             findings: findings.finish(),
             records: records.finish(),
             stats,
+            dedup,
         })
     }
 }

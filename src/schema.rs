@@ -139,6 +139,35 @@ impl FindingsBuilder {
         self.detail.append_option(h.detail.as_deref());
     }
 
+    /// A finding about a whole record: no span, no value hash, no preview.
+    pub fn append_record(
+        &mut self,
+        shard: &str,
+        column: &str,
+        row: i64,
+        doc_id: Option<&str>,
+        h: &Hit,
+    ) {
+        self.shard.append_value(shard);
+        self.row.append_value(row);
+        self.doc_id.append_option(doc_id);
+        self.column.append_value(column);
+        self.detector.append_value(h.detector.as_str());
+        self.kind.append_value(h.kind);
+        for b in [
+            &mut self.start_byte,
+            &mut self.end_byte,
+            &mut self.start_char,
+            &mut self.end_char,
+        ] {
+            b.append_null();
+        }
+        self.score.append_value(h.score.clamp(0.0, 1.0));
+        self.value_hash.append_null();
+        self.preview.append_null();
+        self.detail.append_option(h.detail.as_deref());
+    }
+
     pub fn finish(mut self) -> RecordBatch {
         let cols: Vec<ArrayRef> = vec![
             Arc::new(self.shard.finish()),

@@ -197,6 +197,7 @@ fn null_texts_are_counted_not_scanned() {
 
 #[test]
 fn a_single_50_mb_record() {
+    use arrow::array::Array;
     let dir = tempfile::tempdir().unwrap();
     let mut text = "lorem ipsum dolor sit amet ".repeat(50 * 1024 * 1024 / 27);
     let start = text.len();
@@ -222,19 +223,31 @@ fn a_single_50_mb_record() {
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let b = read_parquet(&dir.path().join("out/findings.parquet"));
-    let starts: Vec<i64> = b
+    let found: Vec<(String, Option<i64>)> = b
         .iter()
         .flat_map(|b| {
-            b.column_by_name("start_byte")
-                .unwrap()
+            let kind = b.column_by_name("kind").unwrap();
+            let kind = kind
+                .as_any()
+                .downcast_ref::<arrow::array::StringArray>()
+                .unwrap();
+            let start = b.column_by_name("start_byte").unwrap();
+            let start = start
                 .as_any()
                 .downcast_ref::<arrow::array::Int64Array>()
-                .unwrap()
-                .values()
-                .to_vec()
+                .unwrap();
+            (0..b.num_rows())
+                .map(|i| {
+                    let s = (!start.is_null(i)).then(|| start.value(i));
+                    (kind.value(i).to_string(), s)
+                })
+                .collect::<Vec<_>>()
         })
         .collect();
-    assert_eq!(starts, [start as i64, start as i64]);
+    // The bidi control in each copy, and the second copy is the first one again.
+    let bidi = ("BIDI_CONTROL".to_string(), Some(start as i64));
+    let dup = ("EXACT_DUPLICATE".to_string(), None);
+    assert_eq!(found, [bidi.clone(), bidi, dup]);
 }
 
 #[test]

@@ -174,7 +174,7 @@ fn unknown_or_unavailable_detectors_are_usage_errors() {
 fn accepts_globs_and_keeps_input_names() {
     let dir = tempfile::tempdir().unwrap();
     for n in ["b.parquet", "a.parquet"] {
-        write_texts(&dir.path().join(n), &[Some("x\u{202E}")]);
+        write_texts(&dir.path().join(n), &[Some(&format!("{n} \u{202E}"))]);
     }
     let r = shardguard(dir.path(), &["audit", "*.parquet", "--out", "o", "-q"]);
     assert_eq!(r.code, 0, "{}", r.stderr);

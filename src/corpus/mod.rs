@@ -1,6 +1,8 @@
 //! Mergeable corpus state: built from many batches, on many threads or machines, combined with
 //! [`CorpusStats::merge`]. Pure: no IO.
 
+pub mod dedup;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -68,6 +70,24 @@ impl CorpusStats {
             if first_kind {
                 seen_kind.push(h.kind);
             }
+        }
+    }
+
+    /// Accounts for more findings of `detector` in a record already observed, one kind per
+    /// finding; `flagged` says whether the record had findings before.
+    pub fn observe_more(&mut self, flagged: bool, detector: DetectorId, kinds: &[&str]) {
+        if kinds.is_empty() {
+            return;
+        }
+        self.records_flagged += u64::from(!flagged);
+        self.by_detector.entry(detector).or_default().add(Count {
+            findings: kinds.len() as u64,
+            records: 1,
+        });
+        for (i, k) in kinds.iter().enumerate() {
+            let c = self.by_kind.entry(k.to_string()).or_default();
+            c.findings += 1;
+            c.records += u64::from(!kinds[..i].contains(k));
         }
     }
 
