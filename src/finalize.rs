@@ -54,20 +54,38 @@ fn size_band(n: u64) -> &'static str {
     }
 }
 
-/// Where each record (in input order) came from, read from the `records` batches.
+/// Where each record (in input order) came from, read from the `records` batches once.
 struct Locations<'a> {
-    batches: &'a [(usize, RecordBatch)],
+    /// Per batch: shard index, `shard`, `row` and `doc_id` columns.
+    batches: Vec<(usize, &'a StringArray, &'a Int64Array, &'a StringArray)>,
     /// Global index of each batch's first record.
     starts: Vec<usize>,
 }
 
 impl<'a> Locations<'a> {
-    fn new(batches: &'a [(usize, RecordBatch)]) -> Self {
-        let mut starts = Vec::with_capacity(batches.len());
+    fn new(records: &'a [(usize, RecordBatch)]) -> Self {
+        let mut starts = Vec::with_capacity(records.len());
+        let mut batches = Vec::with_capacity(records.len());
         let mut n = 0;
-        for (_, b) in batches {
+        for (shard, b) in records {
             starts.push(n);
             n += b.num_rows();
+            let col = |name: &str| b.column_by_name(name).expect("records schema");
+            batches.push((
+                *shard,
+                col("shard")
+                    .as_any()
+                    .downcast_ref::<StringArray>()
+                    .expect("utf8"),
+                col("row")
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .expect("int64"),
+                col("doc_id")
+                    .as_any()
+                    .downcast_ref::<StringArray>()
+                    .expect("utf8"),
+            ));
         }
         Self { batches, starts }
     }
@@ -75,23 +93,10 @@ impl<'a> Locations<'a> {
     /// (shard index, shard name, row, doc id) of global record `g`.
     fn get(&self, g: usize) -> (usize, &'a str, i64, Option<&'a str>) {
         let bi = self.starts.partition_point(|&s| s <= g) - 1;
-        let (shard, b) = &self.batches[bi];
+        let (shard, names, rows, ids) = self.batches[bi];
         let i = g - self.starts[bi];
-        let col = |name: &str| b.column_by_name(name).expect("records schema");
-        let names = col("shard")
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .expect("utf8");
-        let rows = col("row")
-            .as_any()
-            .downcast_ref::<Int64Array>()
-            .expect("int64");
-        let ids = col("doc_id")
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .expect("utf8");
         let id = (!ids.is_null(i)).then(|| ids.value(i));
-        (*shard, names.value(i), rows.value(i), id)
+        (shard, names.value(i), rows.value(i), id)
     }
 }
 

@@ -122,16 +122,20 @@ impl DedupIndex {
         }
         assert_eq!(k, self.k, "one signature length per index");
         self.present.push(s.is_some());
-        let empty = Sketch {
-            minhash: vec![0; k],
-            ..Sketch::default()
-        };
-        let s = s.unwrap_or(&empty);
-        self.exact.push(s.exact);
-        self.minhash.extend_from_slice(&s.minhash);
-        self.anchors.extend_from_slice(&s.anchors);
+        match s {
+            Some(s) => {
+                self.exact.push(s.exact);
+                self.minhash.extend_from_slice(&s.minhash);
+                self.anchors.extend_from_slice(&s.anchors);
+                self.passages.extend_from_slice(&s.passages);
+            }
+            // Never compared (see `present`): placeholders keep the layout.
+            None => {
+                self.exact.push(0);
+                self.minhash.resize(self.minhash.len() + k, 0);
+            }
+        }
         self.anchor_offsets.push(self.anchors.len());
-        self.passages.extend_from_slice(&s.passages);
         self.passage_offsets.push(self.passages.len());
     }
 
@@ -308,18 +312,10 @@ impl DedupIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::dedup::{sketch, Scratch};
+    use crate::detect::dedup::{random_words, sketch, Scratch};
 
     fn words(n: usize, seed: u64) -> Vec<String> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                format!("w{}", (s >> 40) % 50_000)
-            })
-            .collect()
+        random_words(n, seed, 50_000)
     }
 
     fn index(texts: &[String]) -> DedupIndex {

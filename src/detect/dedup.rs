@@ -137,6 +137,7 @@ pub struct Scratch {
     norm: String,
     tokens: Vec<u64>,
     shingles: Vec<u64>,
+    char_starts: Vec<usize>,
 }
 
 /// The normalized form used for exact duplicates: NFC, lower case, whitespace runs as one space,
@@ -190,7 +191,9 @@ pub fn sketch(text: &str, cfg: &DedupConfig, scratch: &mut Scratch) -> Option<Sk
         }
         Shingle::Chars(n) => {
             let b = scratch.norm.as_bytes();
-            let starts: Vec<usize> = (0..b.len()).filter(|&i| (b[i] as i8) >= -0x40).collect();
+            let starts = &mut scratch.char_starts;
+            starts.clear();
+            starts.extend((0..b.len()).filter(|&i| (b[i] as i8) >= -0x40));
             let windows = starts.len().saturating_sub(n) + usize::from(!starts.is_empty());
             for w in 0..windows {
                 let end = starts.get(w + n).copied().unwrap_or(b.len());
@@ -347,6 +350,20 @@ pub fn shared(a: &[u64], b: &[u64]) -> usize {
     n
 }
 
+/// `n` pseudo-random words `w0`…`w{vocab-1}` drawn from `seed` (test corpora).
+#[cfg(test)]
+pub(crate) fn random_words(n: usize, seed: u64, vocab: u64) -> Vec<String> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            format!("w{}", (s >> 40) % vocab)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,16 +373,7 @@ mod tests {
     }
 
     fn words(n: usize, seed: u64) -> String {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                format!("w{}", (s >> 40) % 5000)
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
+        random_words(n, seed, 5000).join(" ")
     }
 
     #[test]
