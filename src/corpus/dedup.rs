@@ -6,15 +6,11 @@
 //! estimated Jaccard, or containment of the smaller document in the larger — before it joins a
 //! cluster; clusters are the connected components, and the first record of each is kept.
 
-use std::collections::HashMap;
-
 use crate::detect::dedup::{jaccard, mix, shared, DedupConfig, Passage, Sketch};
 
-/// An anchor in more documents than this is boilerplate (licence text, includes): it neither
-/// proposes candidates nor counts toward containment.
-const MAX_ANCHOR_DOCS: usize = 64;
-/// Containment is trusted only over at least this many informative anchors.
-const MIN_ANCHORS: usize = 6;
+/// Containment is trusted only over at least this many informative anchors; below it the
+/// signature's Jaccard alone decides.
+const MIN_ANCHORS: usize = 4;
 
 /// How one record relates to its cluster.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -82,25 +78,27 @@ impl Informative {
     }
 }
 
-struct UnionFind(Vec<u32>);
+/// A verified pair `a < b`: `b` may join `a`'s cluster.
+#[derive(Debug, Clone, Copy)]
+struct Edge {
+    a: u32,
+    b: u32,
+    jaccard: f64,
+    containment: f64,
+}
 
-impl UnionFind {
-    fn find(&mut self, mut x: u32) -> u32 {
-        while self.0[x as usize] != x {
-            let p = self.0[x as usize];
-            self.0[x as usize] = self.0[p as usize];
-            x = p;
-        }
-        x
+impl Edge {
+    fn score(&self) -> f64 {
+        self.jaccard.max(self.containment)
     }
-    /// The smaller index becomes the root, so a root is its component's first record.
-    fn union(&mut self, a: u32, b: u32) {
-        let (ra, rb) = (self.find(a), self.find(b));
-        if ra != rb {
-            let (lo, hi) = (ra.min(rb), ra.max(rb));
-            self.0[hi as usize] = lo;
-        }
-    }
+}
+
+fn pack(a: u32, b: u32) -> u64 {
+    (u64::from(a.min(b)) << 32) | u64::from(a.max(b))
+}
+
+fn unpack(p: u64) -> (u32, u32) {
+    ((p >> 32) as u32, p as u32)
 }
 
 impl DedupIndex {
@@ -172,66 +170,164 @@ impl DedupIndex {
     }
 
     /// Clusters every record.
+    ///
+    /// Candidates: documents sharing an informative anchor (one in at most
+    /// `cfg.boilerplate_docs` documents; anchors in more are licence text, templates or a shared
+    /// host page and say nothing about derivation) and documents sharing an LSH band key. A
+    /// candidate pair is verified: signature Jaccard ≥ `cfg.jaccard`, or ≥ `cfg.containment` of
+    /// the smaller document's informative anchors found in the larger.
+    ///
+    /// Clusters are built around centers, in input order, not as connected components (which
+    /// chain unrelated documents through a series of look-alikes): a record joins the most
+    /// similar earlier record that is a center, and is a center itself when there is none. An
+    /// exact copy always joins the cluster of its first copy. A cluster's center is its kept
+    /// record: the first in input order.
     pub fn cluster(&self, cfg: &DedupConfig) -> Clusters {
         let n = self.len();
-        let mut uf = UnionFind((0..n as u32).collect());
-        // Exact: the same normalized text.
+        let (informative, shared_counts) = self.informative(cfg.boilerplate_docs);
+        let lsh = self.band_candidates(cfg.bands);
+        let measure = |a: u32, b: u32, s: Option<usize>| {
+            let jaccard = jaccard(self.sig(a), self.sig(b));
+            let (ia, ib) = (informative.of(a), informative.of(b));
+            let small = ia.len().min(ib.len());
+            let containment = if small < MIN_ANCHORS {
+                0.0
+            } else {
+                s.unwrap_or_else(|| shared(ia, ib)) as f64 / small as f64
+            };
+            (jaccard, containment)
+        };
+        let mut edges: Vec<Edge> = Vec::new();
+        let mut verify = |a: u32, b: u32, s: Option<usize>| {
+            let (jaccard, containment) = measure(a, b, s);
+            if jaccard >= cfg.jaccard || containment >= cfg.containment {
+                edges.push(Edge {
+                    a,
+                    b,
+                    jaccard,
+                    containment,
+                });
+            }
+        };
+        let mut i = 0;
+        for &(p, c) in &shared_counts {
+            let (a, b) = unpack(p);
+            verify(a, b, Some(c as usize));
+            // LSH pairs already verified through their shared anchors are skipped.
+            while i < lsh.len() && lsh[i] <= p {
+                if lsh[i] < p {
+                    let (a, b) = unpack(lsh[i]);
+                    verify(a, b, None);
+                }
+                i += 1;
+            }
+        }
+        for &p in &lsh[i..] {
+            let (a, b) = unpack(p);
+            verify(a, b, None);
+        }
+        edges.sort_unstable_by_key(|e| (e.b, e.a));
+
+        // The first record of each exact group.
+        let mut first: Vec<u32> = (0..n as u32).collect();
         let mut by_exact: Vec<u32> = (0..n as u32)
             .filter(|&i| self.present[i as usize])
             .collect();
-        by_exact.sort_by_key(|&i| (self.exact[i as usize], i));
-        for w in by_exact.windows(2) {
-            if self.exact[w[0] as usize] == self.exact[w[1] as usize] {
-                uf.union(w[0], w[1]);
+        by_exact.sort_unstable_by_key(|&i| (self.exact[i as usize], i));
+        for g in by_exact.chunk_by(|x, y| self.exact[*x as usize] == self.exact[*y as usize]) {
+            for &i in g {
+                first[i as usize] = g[0];
             }
         }
-        // Anchors: which documents share each informative sampled shingle; an anchor in many
-        // documents is boilerplate and ignored, by candidates and by verification alike.
+
+        let mut center: Vec<u32> = (0..n as u32).collect();
+        let mut via: Vec<Option<Edge>> = vec![None; n];
+        let mut e = 0;
+        for b in 0..n as u32 {
+            let start = e;
+            while e < edges.len() && edges[e].b == b {
+                e += 1;
+            }
+            let f = first[b as usize];
+            if f != b {
+                center[b as usize] = center[f as usize];
+                continue;
+            }
+            let best = edges[start..e]
+                .iter()
+                .filter(|x| center[x.a as usize] == x.a)
+                .max_by(|x, y| x.score().total_cmp(&y.score()).then(y.a.cmp(&x.a)));
+            if let Some(x) = best {
+                center[b as usize] = x.a;
+                via[b as usize] = Some(*x);
+            }
+        }
+
+        let mut size = vec![0u32; n];
+        for &c in &center {
+            size[c as usize] += 1;
+        }
+        let info = (0..n)
+            .map(|i| {
+                let c = center[i];
+                (size[c as usize] > 1).then(|| {
+                    let exact = self.exact[i] == self.exact[c as usize];
+                    let (jaccard, containment) = match via[i] {
+                        _ if c as usize == i || exact => (1.0, 1.0),
+                        Some(x) => (x.jaccard, x.containment),
+                        None => measure(c, i as u32, None),
+                    };
+                    DupInfo {
+                        kept: c,
+                        exact,
+                        jaccard,
+                        containment,
+                    }
+                })
+            })
+            .collect::<Vec<_>>();
+        let repeated = self.repeated_passages(&info);
+        Clusters { info, repeated }
+    }
+
+    /// Each document's informative anchors (in at most `max_docs` documents), and every pair of
+    /// documents sharing one with the number they share, sorted by packed pair.
+    fn informative(&self, max_docs: usize) -> (Informative, Vec<(u64, u32)>) {
+        let n = self.len();
         let mut postings: Vec<(u64, u32)> = Vec::with_capacity(self.anchors.len());
         for i in 0..n as u32 {
             postings.extend(self.anchors_of(i).iter().map(|&a| (a, i)));
         }
         postings.sort_unstable();
         let mut by_doc: Vec<(u32, u64)> = Vec::new();
-        let mut pair_counts: HashMap<(u32, u32), u32> = HashMap::new();
+        let mut pairs: Vec<u64> = Vec::new();
         for group in postings.chunk_by(|x, y| x.0 == y.0) {
-            if group.len() > MAX_ANCHOR_DOCS {
+            if group.len() > max_docs {
                 continue;
             }
             by_doc.extend(group.iter().map(|&(a, d)| (d, a)));
             for (x, &(_, a)) in group.iter().enumerate() {
-                for &(_, b) in &group[x + 1..] {
-                    if a != b {
-                        *pair_counts.entry((a.min(b), a.max(b))).or_default() += 1;
-                    }
-                }
+                pairs.extend(group[x + 1..].iter().map(|&(_, b)| pack(a, b)));
             }
         }
         drop(postings);
         by_doc.sort_unstable();
-        let informative = Informative::new(n, by_doc);
-        // Every candidate is verified the same way: Jaccard or containment over informative
-        // anchors; documents too short to have enough of them fall back on the signature.
-        let similar = |a: u32, b: u32, shared_n: Option<usize>| {
-            let (na, nb) = (informative.of(a).len(), informative.of(b).len());
-            if na.min(nb) < MIN_ANCHORS {
-                return jaccard(self.sig(a), self.sig(b)) >= cfg.jaccard;
-            }
-            let s = shared_n.unwrap_or_else(|| shared(informative.of(a), informative.of(b)));
-            let j = s as f64 / (na + nb - s) as f64;
-            let c = s as f64 / na.min(nb) as f64;
-            j >= cfg.jaccard || c >= cfg.containment
-        };
-        let mut pairs: Vec<(u32, u32)> = pair_counts
-            .into_iter()
-            .filter(|&((a, b), c)| similar(a, b, Some(c as usize)))
-            .map(|(p, _)| p)
+        pairs.sort_unstable();
+        let counts = pairs
+            .chunk_by(|x, y| x == y)
+            .map(|g| (g[0], g.len() as u32))
             .collect();
-        // LSH: documents agreeing on every row of a band are candidates; within a bucket each
-        // document is checked against the bucket's first and its predecessor.
-        let rows = self.k / cfg.bands;
+        (Informative::new(n, by_doc), counts)
+    }
+
+    /// Pairs sharing an LSH band key (all rows of one band of the signature equal): within a
+    /// bucket, each document with the bucket's first and with its predecessor. Sorted, distinct.
+    fn band_candidates(&self, bands: usize) -> Vec<u64> {
+        let n = self.len();
+        let rows = self.k / bands;
+        let mut pairs = Vec::new();
         let mut keys: Vec<(u64, u32)> = Vec::with_capacity(n);
-        for band in 0..cfg.bands {
+        for band in 0..bands {
             keys.clear();
             for i in (0..n as u32).filter(|&i| self.present[i as usize]) {
                 let part = &self.sig(i)[band * rows..(band + 1) * rows];
@@ -241,51 +337,16 @@ impl DedupIndex {
             keys.sort_unstable();
             for group in keys.chunk_by(|x, y| x.0 == y.0) {
                 for x in 1..group.len() {
-                    let d = group[x].1;
-                    let mut check = |c: u32| {
-                        if similar(c, d, None) {
-                            pairs.push((c, d));
-                        }
-                    };
-                    check(group[0].1);
+                    pairs.push(pack(group[0].1, group[x].1));
                     if x > 1 {
-                        check(group[x - 1].1);
+                        pairs.push(pack(group[x - 1].1, group[x].1));
                     }
                 }
             }
         }
         pairs.sort_unstable();
         pairs.dedup();
-        for (a, b) in pairs {
-            uf.union(a, b);
-        }
-
-        let mut size = vec![0u32; n];
-        let roots: Vec<u32> = (0..n as u32).map(|i| uf.find(i)).collect();
-        for &r in &roots {
-            size[r as usize] += 1;
-        }
-        let info = (0..n as u32)
-            .map(|i| {
-                let r = roots[i as usize];
-                (size[r as usize] > 1).then(|| {
-                    let c = shared(self.anchors_of(i), self.anchors_of(r));
-                    let small = self.anchors_of(i).len().min(self.anchors_of(r).len());
-                    DupInfo {
-                        kept: r,
-                        exact: self.exact[i as usize] == self.exact[r as usize],
-                        jaccard: jaccard(self.sig(i), self.sig(r)),
-                        containment: if small == 0 {
-                            0.0
-                        } else {
-                            c as f64 / small as f64
-                        },
-                    }
-                })
-            })
-            .collect::<Vec<_>>();
-        let repeated = self.repeated_passages(&info);
-        Clusters { info, repeated }
+        pairs
     }
 
     /// Passages seen before (in input order) in a record that is kept: the duplicates' own

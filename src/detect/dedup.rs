@@ -39,8 +39,11 @@ pub struct DedupConfig {
     pub bands: usize,
     /// Two documents are near-duplicates at this estimated Jaccard similarity or above…
     pub jaccard: f64,
-    /// …or when this share of the smaller one's sampled shingles is in the larger one.
+    /// …or when this share of the smaller one's informative sampled shingles is in the larger.
     pub containment: f64,
+    /// A sampled shingle found in more documents than this is boilerplate (licence text,
+    /// templates, a page hosting many snippets): it neither proposes nor supports a match.
+    pub boilerplate_docs: usize,
     /// One shingle in `2^anchor_bits` is sampled for containment.
     pub anchor_bits: u32,
     /// At most this many sampled shingles per document (the smallest hashes are kept).
@@ -55,8 +58,9 @@ impl Default for DedupConfig {
             shingle: Shingle::Words(2),
             permutations: 128,
             bands: 32,
-            jaccard: 0.6,
-            containment: 0.9,
+            jaccard: 0.7,
+            containment: 0.5,
+            boilerplate_docs: 8,
             anchor_bits: 2,
             max_anchors: 4096,
             min_passage_bytes: 80,
@@ -86,6 +90,12 @@ impl DedupConfig {
             if !(0.0..=1.0).contains(&v) || v == 0.0 {
                 return Err(format!("{name} threshold must be in (0, 1], got {v}"));
             }
+        }
+        if self.boilerplate_docs < 2 {
+            return Err(format!(
+                "boilerplate_docs must be at least 2, got {}",
+                self.boilerplate_docs
+            ));
         }
         if self.anchor_bits > 16 {
             return Err(format!(
@@ -134,85 +144,164 @@ pub fn mix(mut h: u64) -> u64 {
 /// Reusable buffers so sketching allocates nothing per record beyond the sketch itself.
 #[derive(Default)]
 pub struct Scratch {
-    norm: String,
+    norm: Vec<u8>,
+    breaks: Vec<Break>,
     tokens: Vec<u64>,
     shingles: Vec<u64>,
     char_starts: Vec<usize>,
 }
 
+/// A blank line between two passages: where the text before it ends and the text after it
+/// starts, in the original text and in the normalized one.
+#[derive(Debug, Clone, Copy)]
+struct Break {
+    end: usize,
+    start: usize,
+    norm_end: usize,
+}
+
+fn is_ascii_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+/// The non-ASCII char at byte `i` when it is whitespace, as its length in bytes.
+fn unicode_space_at(text: &str, i: usize) -> Option<usize> {
+    let c = text[i..].chars().next()?;
+    c.is_whitespace().then(|| c.len_utf8())
+}
+
 /// The normalized form used for exact duplicates: NFC, lower case, whitespace runs as one space,
-/// no leading or trailing whitespace.
-pub fn normalize_into(text: &str, out: &mut String) {
+/// no leading or trailing whitespace. One pass: ASCII words are lower-cased byte by byte, a word
+/// with other characters is composed (NFC) and lower-cased on its own — whitespace never
+/// composes, so this equals normalizing the whole text. Blank lines (a whitespace run with two
+/// or more newlines) are recorded in `breaks`.
+fn normalize(text: &str, out: &mut Vec<u8>, breaks: &mut Vec<Break>) {
+    use unicode_normalization::{is_nfc_quick, IsNormalized};
     out.clear();
-    let mut space = false;
-    let mut push = |c: char, out: &mut String| {
-        if c.is_whitespace() {
-            space = !out.is_empty();
-        } else {
-            if space {
-                out.push(' ');
-                space = false;
-            }
-            if c.is_ascii() {
-                out.push(c.to_ascii_lowercase());
+    breaks.clear();
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let space_start = i;
+        let mut newlines = 0;
+        while i < b.len() {
+            if is_ascii_space(b[i]) {
+                newlines += usize::from(b[i] == b'\n');
+                i += 1;
+            } else if let Some(n) = (b[i] >= 0x80).then(|| unicode_space_at(text, i)).flatten() {
+                i += n;
             } else {
-                out.extend(c.to_lowercase());
+                break;
             }
         }
-    };
-    if text.is_ascii() {
-        text.chars().for_each(|c| push(c, out));
-    } else {
-        text.nfc().for_each(|c| push(c, out));
+        if i == b.len() {
+            break;
+        }
+        if !out.is_empty() {
+            if newlines >= 2 {
+                breaks.push(Break {
+                    end: space_start,
+                    start: i,
+                    norm_end: out.len(),
+                });
+            }
+            out.push(b' ');
+        }
+        let word = i;
+        let mut ascii = true;
+        while i < b.len() && !is_ascii_space(b[i]) {
+            if b[i] < 0x80 {
+                i += 1;
+                continue;
+            }
+            let c = text[i..].chars().next().expect("at a char boundary");
+            if c.is_whitespace() {
+                break;
+            }
+            ascii = false;
+            i += c.len_utf8();
+        }
+        let w = &text[word..i];
+        if ascii {
+            out.extend(w.bytes().map(|c| c.to_ascii_lowercase()));
+        } else {
+            let mut buf = [0u8; 4];
+            let mut push = |c: char| {
+                for l in c.to_lowercase() {
+                    out.extend_from_slice(l.encode_utf8(&mut buf).as_bytes());
+                }
+            };
+            if is_nfc_quick(w.chars()) == IsNormalized::Yes {
+                w.chars().for_each(&mut push);
+            } else {
+                w.nfc().for_each(&mut push);
+            }
+        }
     }
+}
+
+/// The normalized form of `text` (see [`sketch`]): what the exact hash is taken over.
+pub fn normalized(text: &str) -> String {
+    let mut out = Vec::new();
+    normalize(text, &mut out, &mut Vec::new());
+    String::from_utf8(out).expect("normalizing keeps UTF-8")
 }
 
 /// Sketches one text; `None` when it is empty or only whitespace (nothing to duplicate).
 pub fn sketch(text: &str, cfg: &DedupConfig, scratch: &mut Scratch) -> Option<Sketch> {
-    normalize_into(text, &mut scratch.norm);
+    normalize(text, &mut scratch.norm, &mut scratch.breaks);
     if scratch.norm.is_empty() {
         return None;
     }
-    let exact = xxh3_128(scratch.norm.as_bytes());
+    let norm = &scratch.norm;
+    let exact = xxh3_128(norm);
     scratch.shingles.clear();
     match cfg.shingle {
         Shingle::Words(n) => {
-            word_hashes(scratch.norm.as_bytes(), &mut scratch.tokens);
+            word_hashes(norm, &mut scratch.tokens);
             let t = &scratch.tokens;
             if !t.is_empty() {
                 let windows = t.len().saturating_sub(n) + 1;
-                for w in 0..windows {
-                    let h = t[w..(w + n).min(t.len())]
+                scratch.shingles.extend((0..windows).map(|w| {
+                    t[w..(w + n).min(t.len())]
                         .iter()
-                        .fold(SHINGLE_SEED, |acc, &x| mix(acc ^ x));
-                    scratch.shingles.push(h);
-                }
+                        .fold(SHINGLE_SEED, |acc, &x| mix(acc.rotate_left(23) ^ x))
+                }));
             }
         }
         Shingle::Chars(n) => {
-            let b = scratch.norm.as_bytes();
             let starts = &mut scratch.char_starts;
             starts.clear();
-            starts.extend((0..b.len()).filter(|&i| (b[i] as i8) >= -0x40));
+            starts.extend((0..norm.len()).filter(|&i| (norm[i] as i8) >= -0x40));
             let windows = starts.len().saturating_sub(n) + usize::from(!starts.is_empty());
-            for w in 0..windows {
-                let end = starts.get(w + n).copied().unwrap_or(b.len());
-                scratch
-                    .shingles
-                    .push(xxh3_64_with_seed(&b[starts[w]..end], SHINGLE_SEED));
-            }
+            scratch.shingles.extend((0..windows).map(|w| {
+                let end = starts.get(w + n).copied().unwrap_or(norm.len());
+                mix(word_hash(&norm[starts[w]..end]))
+            }));
         }
     }
     Some(Sketch {
         exact,
         minhash: one_permutation(&scratch.shingles, cfg.permutations),
         anchors: anchors(&scratch.shingles, cfg.anchor_bits, cfg.max_anchors),
-        passages: passages(text, cfg.min_passage_bytes, &mut scratch.norm),
+        passages: passages(text, norm, &scratch.breaks, cfg.min_passage_bytes),
     })
 }
 
-/// Hashes of the words of an already lower-cased text: runs of ASCII letters and digits, or of
-/// non-ASCII bytes (letters of other scripts).
+/// A 64-bit hash of a short byte string, eight bytes at a time.
+#[inline]
+fn word_hash(w: &[u8]) -> u64 {
+    let mut h = SHINGLE_SEED ^ (w.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    for chunk in w.chunks(8) {
+        let mut buf = [0u8; 8];
+        buf[..chunk.len()].copy_from_slice(chunk);
+        h = mix(h ^ u64::from_le_bytes(buf));
+    }
+    h
+}
+
+/// Hashes of the words of a normalized text: runs of ASCII letters and digits, or of non-ASCII
+/// bytes (letters of other scripts).
 fn word_hashes(b: &[u8], out: &mut Vec<u64>) {
     out.clear();
     let word = |c: u8| c.is_ascii_alphanumeric() || c >= 0x80;
@@ -226,18 +315,18 @@ fn word_hashes(b: &[u8], out: &mut Vec<u64>) {
         while i < b.len() && word(b[i]) {
             i += 1;
         }
-        out.push(xxh3_64_with_seed(&b[s..i], SHINGLE_SEED));
+        out.push(word_hash(&b[s..i]));
     }
 }
 
-/// One-permutation MinHash with densification: each shingle lands in one of `k` bins by its high
-/// bits and keeps the minimum of its low 32 bits; an empty bin borrows (re-hashed) from the next
-/// full bin to its right, so two documents fill the same empty bins the same way.
+/// One-permutation MinHash with densification: each shingle hash (already mixed) lands in one
+/// of `k` bins by its high bits and keeps the minimum of its low 32 bits; an empty bin borrows
+/// (re-hashed) from the next full bin to its right, so two documents fill the same empty bins
+/// the same way.
 fn one_permutation(shingles: &[u64], k: usize) -> Vec<u32> {
     let mut sig = vec![u32::MAX; k];
     let mut full = vec![false; k];
-    for &s in shingles {
-        let h = mix(s);
+    for &h in shingles {
         let bin = (((h >> 32) * k as u64) >> 32) as usize;
         let v = h as u32;
         if v <= sig[bin] {
@@ -264,13 +353,11 @@ fn one_permutation(shingles: &[u64], k: usize) -> Vec<u32> {
     sig
 }
 
+/// The shingles whose hash has `bits` zero bits at a position the signature does not use to
+/// pick a bin: a content-defined sample, the same in every document.
 fn anchors(shingles: &[u64], bits: u32, max: usize) -> Vec<u64> {
-    let mask = (1u64 << bits) - 1;
-    let mut a: Vec<u64> = shingles
-        .iter()
-        .map(|&s| mix(s ^ 0xa5a5_a5a5_a5a5_a5a5))
-        .filter(|h| h & mask == 0)
-        .collect();
+    let mask = ((1u64 << bits) - 1) << 16;
+    let mut a: Vec<u64> = shingles.iter().copied().filter(|h| h & mask == 0).collect();
     a.sort_unstable();
     a.dedup();
     a.truncate(max);
@@ -278,48 +365,28 @@ fn anchors(shingles: &[u64], bits: u32, max: usize) -> Vec<u64> {
 }
 
 /// Passages separated by blank lines, hashed over their normalized text; short ones skipped.
-fn passages(text: &str, min_bytes: usize, buf: &mut String) -> Vec<Passage> {
-    let mut out = Vec::new();
+fn passages(text: &str, norm: &[u8], breaks: &[Break], min_bytes: usize) -> Vec<Passage> {
     let b = text.as_bytes();
-    let mut start = 0;
+    let first = b.len() - text.trim_start().len();
+    let last = text.trim_end().len();
     let mut chars = crate::text::CharOffsets::new(text);
-    let mut push = |s: usize, e: usize, buf: &mut String| {
-        let p = &text[s..e];
-        let trimmed_start = s + (p.len() - p.trim_start().len());
-        let trimmed_end = s + p.trim_end().len();
-        if trimmed_end > trimmed_start && trimmed_end - trimmed_start >= min_bytes {
-            normalize_into(&text[trimmed_start..trimmed_end], buf);
+    let mut out = Vec::new();
+    let (mut start, mut norm_start) = (first, 0);
+    let ends = breaks
+        .iter()
+        .map(|k| (k.end, k.norm_end, k.start, k.norm_end + 1))
+        .chain(std::iter::once((last, norm.len(), last, norm.len())));
+    for (end, norm_end, next, next_norm) in ends {
+        if end - start >= min_bytes {
             out.push(Passage {
-                hash: xxh3_64_with_seed(buf.as_bytes(), PASSAGE_SEED),
-                start: trimmed_start as u32,
-                end: trimmed_end as u32,
-                start_char: chars.at(trimmed_start) as u32,
-                end_char: chars.at(trimmed_end) as u32,
+                hash: xxh3_64_with_seed(&norm[norm_start..norm_end], PASSAGE_SEED),
+                start: start as u32,
+                end: end as u32,
+                start_char: chars.at(start) as u32,
+                end_char: chars.at(end) as u32,
             });
         }
-    };
-    let mut i = 0;
-    while let Some(p) = memchr::memchr(b'\n', &b[i..]) {
-        let nl = i + p;
-        // A blank line: only spaces or tabs up to the next newline.
-        let mut j = nl + 1;
-        while j < b.len() && matches!(b[j], b' ' | b'\t' | b'\r') {
-            j += 1;
-        }
-        if j < b.len() && b[j] == b'\n' {
-            push(start, nl, buf);
-            while j < b.len() && matches!(b[j], b' ' | b'\t' | b'\r' | b'\n') {
-                j += 1;
-            }
-            start = j;
-        }
-        i = j.max(nl + 1);
-        if i >= b.len() {
-            break;
-        }
-    }
-    if start < b.len() {
-        push(start, b.len(), buf);
+        (start, norm_start) = (next, next_norm);
     }
     out
 }
