@@ -1,6 +1,7 @@
 """Runs the shardguard binary on one file for the scoring scripts beside this one."""
 
 import json
+import os
 import subprocess
 import tempfile
 import time
@@ -9,15 +10,23 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 
-def run_audit(binary: str, parquet: str, detectors: str, threads, table: str, columns: list, extra=()):
-    """Audits `parquet`; returns (summary dict, the `table` output with `columns`, wall seconds)."""
+def run_audit(binary: str, parquet: str, detectors: str, threads, table: str, columns: list, extra=(),
+              peak_memory=False):
+    """Audits `parquet`; returns (summary dict, the `table` output with `columns`, wall seconds),
+    and with `peak_memory` also the audit process's peak resident memory in bytes."""
     with tempfile.TemporaryDirectory() as out:
         cmd = [binary, "audit", parquet, "--out", out, "--quiet", "--detectors", detectors]
         if threads:
             cmd += ["--threads", str(threads)]
         cmd += list(extra)
         t0 = time.perf_counter()
-        subprocess.run(cmd, check=True)
+        proc = subprocess.Popen(cmd)
+        _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise subprocess.CalledProcessError(os.waitstatus_to_exitcode(status), cmd)
         summary = json.loads(Path(out, "summary.json").read_text())
-        return summary, pq.read_table(Path(out, f"{table}.parquet"), columns=columns), wall
+        table = pq.read_table(Path(out, f"{table}.parquet"), columns=columns)
+        if peak_memory:
+            return summary, table, wall, usage.ru_maxrss * 1024
+        return summary, table, wall

@@ -4,7 +4,8 @@
 //!     cargo bench --bench detect [-- --quick]
 //!
 //! Corpora: ../shared/data/poison/pretrain.parquet when present (or $SHARDGUARD_BENCH_PARQUET),
-//! else the bundled datasets-sample shard; plus the PII-dense test fixture.
+//! else the bundled datasets-sample shard; plus the PII-dense test fixture; for `dedup`,
+//! ../shared/data/dedup/dev.parquet when present, else its fixture subset.
 
 use std::fs::File;
 use std::hint::black_box;
@@ -15,6 +16,8 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
 
+use shardguard::corpus::dedup::DedupIndex;
+use shardguard::detect::dedup::{sketch, DedupConfig, Scratch};
 use shardguard::detect::pii::PiiDetector;
 use shardguard::detect::secret::SecretDetector;
 use shardguard::detect::unicode::UnicodeDetector;
@@ -147,5 +150,40 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// Sketching every record, and clustering the whole corpus from its sketches.
+fn bench_dedup(c: &mut Criterion) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let path = [
+        root.join("../shared/data/dedup/dev.parquet"),
+        root.join("tests/fixtures/dedup-dev.parquet"),
+    ]
+    .into_iter()
+    .find(|p| p.exists())
+    .expect("a dedup corpus");
+    let texts = texts_of(&read(&path));
+    let bytes: u64 = texts.iter().map(|t| t.len() as u64).sum();
+    eprintln!(
+        "dedup corpus {} : {:.1} MB",
+        path.display(),
+        bytes as f64 / 1e6
+    );
+    let cfg = DedupConfig::default();
+    let index = |texts: &[String]| {
+        let mut scratch = Scratch::default();
+        let mut idx = DedupIndex::new(&cfg);
+        for t in texts {
+            idx.push(sketch(t, &cfg, &mut scratch).as_ref());
+        }
+        idx
+    };
+    let mut g = c.benchmark_group("dedup");
+    g.throughput(Throughput::Bytes(bytes));
+    g.sample_size(10);
+    g.bench_function("sketch", |b| b.iter(|| index(black_box(&texts)).len()));
+    let idx = index(&texts);
+    g.bench_function("cluster", |b| b.iter(|| idx.cluster(&cfg).info.len()));
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_dedup);
 criterion_main!(benches);

@@ -32,6 +32,47 @@ def pairs_of(groups):
     return out
 
 
+def score(gold, pred_cluster, keep):
+    """Pair precision/recall/F1, the share of true clusters with exactly one kept copy, and per
+    `edit` kind how many copies landed in their base's predicted cluster. `gold`: rows of
+    {cluster_id, edit}; `pred_cluster`: row -> predicted cluster (None: unique); `keep`: row -> bool."""
+    true_groups = defaultdict(list)
+    for i, g in enumerate(gold):
+        true_groups[g["cluster_id"]].append(i)
+    pred_groups = defaultdict(list)
+    for i, c in pred_cluster.items():
+        if c is not None:
+            pred_groups[c].append(i)
+    gold_pairs = pairs_of(true_groups)
+    pred_pairs = pairs_of(pred_groups)
+    tp = len(gold_pairs & pred_pairs)
+    p = tp / len(pred_pairs) if pred_pairs else 1.0
+    r = tp / len(gold_pairs) if gold_pairs else 1.0
+    multi = [m for m in true_groups.values() if len(m) > 1]
+    one_kept = sum(1 for m in multi if sum(1 for i in m if keep[i]) == 1) / max(1, len(multi))
+    base = {g["cluster_id"]: i for i, g in enumerate(gold) if g["edit"] == "base"}
+    found, total = Counter(), Counter()
+    for i, g in enumerate(gold):
+        if g["edit"] == "base" or g["cluster_id"] not in base:
+            continue
+        total[g["edit"]] += 1
+        b = base[g["cluster_id"]]
+        if pred_cluster[i] is not None and pred_cluster[i] == pred_cluster[b]:
+            found[g["edit"]] += 1
+    return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0,
+            "gold_pairs": len(gold_pairs), "pred_pairs": len(pred_pairs), "one_kept": one_kept,
+            "clusters": len(multi), "found": found, "total": total}
+
+
+def print_score(s):
+    print(f"pairs: gold {s['gold_pairs']} predicted {s['pred_pairs']}  P {s['precision']:.4f}  "
+          f"R {s['recall']:.4f}  F1 {s['f1']:.4f}")
+    print(f"clusters with exactly one kept copy: {s['one_kept']:.4f} of {s['clusters']}")
+    print(f"{'edit':16} {'n':>5} {'recall':>7}")
+    for e in sorted(s["total"]):
+        print(f"{e:16} {s['total'][e]:5} {s['found'][e] / s['total'][e]:7.3f}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("parquet", nargs="?", default=str(ROOT.parent / "shared/data/dedup/dev.parquet"))
@@ -45,52 +86,23 @@ def main() -> int:
     args = ap.parse_args()
 
     gold = pq.read_table(args.parquet, columns=["cluster_id", "edit"]).to_pylist()
-    summary, rec, wall = run_audit(
+    summary, rec, wall, peak = run_audit(
         args.bin, args.parquet, "dedup", args.threads, "records", ["row", "dup_cluster", "dup_keep"],
-        ["--config", args.config] if args.config else [],
+        ["--config", args.config] if args.config else [], peak_memory=True,
     )
     row = rec.column("row").to_pylist()
     pred_cluster = dict(zip(row, rec.column("dup_cluster").to_pylist()))
     keep = dict(zip(row, rec.column("dup_keep").to_pylist()))
-
-    true_groups = defaultdict(list)
-    for i, g in enumerate(gold):
-        true_groups[g["cluster_id"]].append(i)
-    pred_groups = defaultdict(list)
-    for i, c in pred_cluster.items():
-        if c is not None:
-            pred_groups[c].append(i)
-    tp_pairs = pairs_of(true_groups)
-    pred_pairs = pairs_of(pred_groups)
-    tp = len(tp_pairs & pred_pairs)
-    p = tp / len(pred_pairs) if pred_pairs else 1.0
-    r = tp / len(tp_pairs) if tp_pairs else 1.0
-    f1 = 2 * p * r / (p + r) if p + r else 0.0
-
-    multi = [m for m in true_groups.values() if len(m) > 1]
-    one_kept = sum(1 for m in multi if sum(1 for i in m if keep[i]) == 1) / max(1, len(multi))
-
-    base = {g["cluster_id"]: i for i, g in enumerate(gold) if g["edit"] == "base"}
-    found, total = Counter(), Counter()
-    for i, g in enumerate(gold):
-        if g["edit"] == "base" or g["cluster_id"] not in base:
-            continue
-        total[g["edit"]] += 1
-        b = base[g["cluster_id"]]
-        if pred_cluster[i] is not None and pred_cluster[i] == pred_cluster[b]:
-            found[g["edit"]] += 1
-
+    s = score(gold, pred_cluster, keep)
+    p, r, one_kept, found, total = s["precision"], s["recall"], s["one_kept"], s["found"], s["total"]
+    print_score(s)
     mb = summary["text_bytes"] / 1e6
-    print(f"pairs: gold {len(tp_pairs)} predicted {len(pred_pairs)}  P {p:.4f}  R {r:.4f}  F1 {f1:.4f}")
-    print(f"clusters with exactly one kept copy: {one_kept:.4f} of {len(multi)}")
-    print(f"{'edit':16} {'n':>5} {'recall':>7}")
-    for e in sorted(total):
-        print(f"{e:16} {total[e]:5} {found[e] / total[e]:7.3f}")
     d = summary.get("dedup", {})
     print(f"duplicate rate {d.get('duplicate_rate', 0):.4f}, clusters {d.get('clusters')}, "
           f"repeated passages {d.get('repeated_passages')}")
     print(f"text {mb:.1f} MB; audit {summary['elapsed_seconds']:.3f}s in-process "
-          f"({mb / summary['elapsed_seconds']:.1f} MB/s), {wall:.3f}s process wall")
+          f"({mb / summary['elapsed_seconds']:.1f} MB/s), {wall:.3f}s process wall, "
+          f"peak memory {peak / 2**20:.0f} MiB")
 
     failed = []
     if args.min_precision is not None and p < args.min_precision:

@@ -36,6 +36,28 @@ pub struct AuditOptions {
     pub scan: ScanConfig,
     pub read: ReadOptions,
     pub on_shard_error: OnShardError,
+    /// Write a copy of every shard with only the records dedup keeps under this directory.
+    pub filtered_out: Option<std::path::PathBuf>,
+}
+
+/// The copy of one shard holding only the records dedup keeps.
+#[derive(Debug, Clone, Serialize)]
+pub struct FilteredShard {
+    pub shard: String,
+    pub output: Option<std::path::PathBuf>,
+    pub kept: u64,
+    pub dropped: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The `--filtered-out` copies.
+#[derive(Debug, Clone, Serialize)]
+pub struct FilteredSummary {
+    pub dir: std::path::PathBuf,
+    pub kept: u64,
+    pub dropped: u64,
+    pub shards: Vec<FilteredShard>,
 }
 
 /// Progress reported from the core; front ends decide how to show it.
@@ -103,6 +125,9 @@ pub struct Summary {
     /// Duplicate rate, cluster sizes and the largest clusters, when `dedup` ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dedup: Option<DedupSummary>,
+    /// The shards copied with only the kept records, with `filtered_out`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filtered: Option<FilteredSummary>,
 }
 
 /// What a count names: every finding, failed shards, one detector or one kind.
@@ -245,6 +270,12 @@ pub fn run(
         .map_or(0.0, |d| d.as_secs_f64());
     let t0 = Instant::now();
     let key_source = key.source();
+    let dedup = opts.scan.detectors.contains(&DetectorId::Dedup);
+    if opts.filtered_out.is_some() && !dedup {
+        return Err(Error::Config(
+            "a filtered copy keeps the records dedup keeps: add the dedup detector".into(),
+        ));
+    }
     let shards = source::expand(inputs, sink.output_dir())?;
     let scanner = Scanner::new(opts.scan.clone(), key)?;
 
@@ -268,7 +299,6 @@ pub fn run(
     progress.start(units.iter().map(|(_, u)| u.bytes).sum(), shards.len());
 
     // With dedup, records wait for the corpus-wide clusters; their sketches are kept in order.
-    let dedup = opts.scan.detectors.contains(&DetectorId::Dedup);
     let mut index = DedupIndex::default();
     let mut held: Vec<(usize, arrow::array::RecordBatch)> = Vec::new();
 
@@ -286,7 +316,7 @@ pub fn run(
                 st.stats.merge(&b.stats);
                 match (dedup, &b.dedup) {
                     (true, Some(d)) => {
-                        index.append(d);
+                        index.append(d)?;
                         held.push((u.shard, b.records));
                     }
                     _ => sink.records(&b.records)?,
@@ -306,9 +336,19 @@ pub fn run(
     }
 
     let mut dedup_summary = None;
+    let mut filtered = None;
     if dedup {
         let clusters = index.cluster(&opts.scan.rules.dedup);
         drop(index);
+        if let Some(dir) = &opts.filtered_out {
+            let mut keep: Vec<Vec<bool>> = vec![Vec::new(); shards.len()];
+            let mut i = 0;
+            for (shard, records) in &held {
+                keep[*shard].extend((0..records.num_rows()).map(|r| clusters.is_kept(i + r)));
+                i += records.num_rows();
+            }
+            filtered = Some(write_filtered(&shards, &states, &keep, dir, opts));
+        }
         let mut stats: Vec<CorpusStats> = states.iter().map(|s| s.stats.clone()).collect();
         let out = dedup_outputs(
             &clusters,
@@ -389,7 +429,66 @@ pub fn run(
         shards: shard_summaries,
         failed_shards: failed,
         dedup: dedup_summary,
+        filtered,
     };
     sink.finish(&summary)?;
     Ok(summary)
+}
+
+/// Copies every shard audited whole with only its kept records (`keep[shard][row]`), shards in
+/// parallel; a shard that was not audited whole, or fails to copy, is listed with why.
+fn write_filtered(
+    shards: &[Shard],
+    states: &[ShardState],
+    keep: &[Vec<bool>],
+    dir: &std::path::Path,
+    opts: &AuditOptions,
+) -> FilteredSummary {
+    use crate::sink::rewrite::{output_path, rewrite_shard, KeepRows};
+    let copies: Vec<FilteredShard> = shards
+        .par_iter()
+        .zip(states)
+        .zip(keep)
+        .map(|((shard, st), keep)| {
+            let kept = keep.iter().filter(|&&k| k).count() as u64;
+            let mut f = FilteredShard {
+                shard: shard.name.clone(),
+                output: None,
+                kept,
+                dropped: keep.len() as u64 - kept,
+                error: None,
+            };
+            if !st.errors.is_empty() {
+                f.error = Some("not audited whole: no filtered copy".into());
+                return f;
+            }
+            let dest = output_path(dir, shard);
+            let text = &opts.scan.text_column;
+            match rewrite_shard(
+                shard,
+                &dest,
+                text,
+                opts.read.batch_size,
+                &mut KeepRows { keep },
+            ) {
+                Ok(_) => f.output = Some(dest),
+                Err(e) => f.error = Some(e.to_string()),
+            }
+            f
+        })
+        .collect();
+    FilteredSummary {
+        dir: dir.to_path_buf(),
+        kept: copies
+            .iter()
+            .filter(|c| c.output.is_some())
+            .map(|c| c.kept)
+            .sum(),
+        dropped: copies
+            .iter()
+            .filter(|c| c.output.is_some())
+            .map(|c| c.dropped)
+            .sum(),
+        shards: copies,
+    }
 }

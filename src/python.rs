@@ -12,6 +12,8 @@ use pyo3_arrow::PyTable;
 use rayon::prelude::*;
 
 use crate::audit::{self, AuditOptions, NoProgress, OnShardError};
+use crate::corpus::dedup::DedupIndex;
+use crate::detect::dedup::DedupConfig;
 use crate::detect::DetectorId;
 use crate::hash::{Key, KeySource};
 use crate::rules::RulesConfig;
@@ -168,6 +170,7 @@ impl _Auditor {
                 on_bad_line: policy(on_bad_line)?.1,
             },
             on_shard_error: policy(on_shard_error)?.0,
+            filtered_out: None,
         };
         let pool = match threads {
             None => None,
@@ -239,6 +242,54 @@ impl _Auditor {
         ))
     }
 
+    /// The duplicate sketches of Arrow data, as a mergeable `DedupState`.
+    #[pyo3(signature = (data, *, shard, first_row))]
+    fn sketch(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        shard: String,
+        first_row: i64,
+    ) -> PyResult<PyDedupState> {
+        let input: AnyRecordBatch =
+            data.extract().map_err(|_| {
+                PyTypeError::new_err(format!(
+                "sketch() takes Arrow data (with __arrow_c_stream__ or __arrow_c_array__), not {}",
+                data.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+            ))
+            })?;
+        let reader = input.into_reader()?;
+        let cols = self
+            .scanner
+            .resolve_columns(&reader.schema(), &shard)
+            .map_err(to_py)?;
+        let scanner = self.scanner.clone();
+        let index = py
+            .detach(|| -> Result<_, Error> {
+                let mut batches = Vec::new();
+                let mut row = first_row;
+                for b in reader {
+                    let b = b.map_err(|e| Error::shard(&shard, crate::Location::Row(row), e))?;
+                    let n = b.num_rows() as i64;
+                    batches.push((row, b));
+                    row += n;
+                }
+                let parts = self.install(|| {
+                    batches
+                        .par_iter()
+                        .map(|(row, b)| scanner.sketch(&shard, *row, b, &cols))
+                        .collect::<Result<Vec<_>, _>>()
+                })?;
+                let mut index = DedupIndex::default();
+                for p in &parts {
+                    index.append(p)?;
+                }
+                Ok(index)
+            })
+            .map_err(to_py)?;
+        Ok(PyDedupState { index })
+    }
+
     /// Arrow data with every finding in the text column replaced (`mode`: tag, mask, pseudonym);
     /// every other column, the schema and the row order kept. Returns a pyarrow Table.
     #[pyo3(signature = (data, *, mode, shard))]
@@ -294,16 +345,19 @@ impl _Auditor {
     }
 
     /// Audits files, directories or globs. With `out`, writes the output files there and returns
-    /// `(None, None, summary_json)`; without, returns `(findings, records, summary_json)`.
-    #[pyo3(signature = (inputs, out=None))]
+    /// `(None, None, summary_json)`; without, returns `(findings, records, summary_json)`. With
+    /// `filtered_out`, also writes the shards with only the records dedup keeps there.
+    #[pyo3(signature = (inputs, out=None, filtered_out=None))]
     fn audit(
         &self,
         py: Python<'_>,
         inputs: Vec<String>,
         out: Option<std::path::PathBuf>,
+        filtered_out: Option<std::path::PathBuf>,
     ) -> PyResult<AuditOutput> {
         let key = self.key().map_err(to_py)?;
-        let opts = self.opts.clone();
+        let mut opts = self.opts.clone();
+        opts.filtered_out = filtered_out;
         match out {
             Some(dir) => {
                 let summary = py
@@ -332,6 +386,118 @@ impl _Auditor {
                 ))
             }
         }
+    }
+}
+
+/// Mergeable duplicate state: the sketches of many records with where each came from.
+#[pyclass(frozen, module = "shardguard._shardguard", name = "DedupState")]
+struct PyDedupState {
+    index: DedupIndex,
+}
+
+fn record_batch(py: Python<'_>, b: RecordBatch) -> PyResult<Py<PyAny>> {
+    let schema = b.schema();
+    table(py, vec![b], schema)
+}
+
+#[pymethods]
+impl PyDedupState {
+    /// An empty state, or one read from `data` (what `to_bytes` wrote).
+    #[new]
+    #[pyo3(signature = (data=None))]
+    fn new(py: Python<'_>, data: Option<Vec<u8>>) -> PyResult<Self> {
+        let data = data.unwrap_or_default();
+        let index = py.detach(|| DedupIndex::from_bytes(&data)).map_err(to_py)?;
+        Ok(Self { index })
+    }
+
+    /// The state as bytes (an Arrow IPC stream; see `to_arrow`).
+    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, pyo3::types::PyBytes> {
+        let bytes = py.detach(|| self.index.to_bytes());
+        pyo3::types::PyBytes::new(py, &bytes)
+    }
+
+    /// This state's records followed by `other`'s; fails on states sketched differently.
+    fn merge(&self, py: Python<'_>, other: &PyDedupState) -> PyResult<Self> {
+        py.detach(|| {
+            let mut index = self.index.clone();
+            index.append(&other.index).map(|_| Self { index })
+        })
+        .map_err(to_py)
+    }
+
+    fn __len__(&self) -> usize {
+        self.index.len()
+    }
+
+    /// One row per record: shard, row, exact hash, MinHash signature, sampled shingles,
+    /// passages.
+    fn to_arrow(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        match self.index.to_arrow() {
+            Some(b) => record_batch(py, b),
+            None => Err(ConfigError::new_err("an empty dedup state has no table")),
+        }
+    }
+
+    /// LSH band keys (band, key, shard, row) to shuffle by (band, key) across workers.
+    #[pyo3(signature = (bands=None))]
+    fn band_keys(&self, py: Python<'_>, bands: Option<usize>) -> PyResult<Py<PyAny>> {
+        let bands = bands.unwrap_or(DedupConfig::default().bands);
+        let k = self.index.settings().map_or(0, |s| s.permutations);
+        if bands == 0 || (k > 0 && k % bands != 0) {
+            return Err(ConfigError::new_err(format!(
+                "bands must divide the signature length {k}"
+            )));
+        }
+        let b = py.detach(|| self.index.band_keys(bands));
+        record_batch(py, b)
+    }
+
+    /// Clusters every record; thresholds default to the `[dedup]` defaults, the sketch
+    /// settings are the state's own. Returns a pyarrow Table.
+    #[pyo3(signature = (*, jaccard=None, containment=None, bands=None, boilerplate_docs=None))]
+    fn clusters(
+        &self,
+        py: Python<'_>,
+        jaccard: Option<f64>,
+        containment: Option<f64>,
+        bands: Option<usize>,
+        boilerplate_docs: Option<usize>,
+    ) -> PyResult<Py<PyAny>> {
+        let d = DedupConfig::default();
+        let mut cfg = DedupConfig {
+            jaccard: jaccard.unwrap_or(d.jaccard),
+            containment: containment.unwrap_or(d.containment),
+            bands: bands.unwrap_or(d.bands),
+            boilerplate_docs: boilerplate_docs.unwrap_or(d.boilerplate_docs),
+            ..d
+        };
+        if let Some(s) = self.index.settings() {
+            cfg.shingle = s.shingle;
+            cfg.permutations = s.permutations;
+            cfg.anchor_bits = s.anchor_bits;
+            cfg.max_anchors = s.max_anchors;
+            cfg.min_passage_bytes = s.min_passage_bytes;
+        }
+        cfg.validate()
+            .map_err(|m| ConfigError::new_err(format!("dedup: {m}")))?;
+        let b = py.detach(|| {
+            let c = self.index.cluster(&cfg);
+            self.index.clusters_arrow(&c)
+        });
+        record_batch(py, b)
+    }
+
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, pyo3::types::PyBytes>,))> {
+        let py = slf.py();
+        let bytes = slf.get().to_bytes(py);
+        Ok((slf.get_type().into_any(), (bytes,)))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("DedupState({} records)", self.index.len())
     }
 }
 
@@ -370,6 +536,7 @@ fn _text_buffer_address(data: &Bound<'_, PyAny>, column: &str) -> PyResult<usize
 fn _shardguard(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<_Auditor>()?;
+    m.add_class::<PyDedupState>()?;
     m.add_function(wrap_pyfunction!(random_key_hex, m)?)?;
     m.add_function(wrap_pyfunction!(load_rules_json, m)?)?;
     m.add_function(wrap_pyfunction!(_text_buffer_address, m)?)?;

@@ -239,16 +239,8 @@ impl Scanner {
         cols: &Columns,
     ) -> Result<BatchResult> {
         let bad = |m: String| Error::schema(shard, m);
-        let text = batch
-            .column_by_name(&cols.text)
-            .ok_or_else(|| bad(format!("no text column '{}'", cols.text)))?;
-        let text = text_array(text).map_err(|m| bad(format!("text column '{}' {m}", cols.text)))?;
-        let text = TextColumn::new(text.as_ref()).ok_or_else(|| {
-            bad(format!(
-                "text column '{}' is not a string column",
-                cols.text
-            ))
-        })?;
+        let text = text_values(batch, cols, shard)?;
+        let text = TextColumn::new(text.as_ref()).ok_or_else(|| not_text(shard, cols))?;
         let ids = match &cols.id {
             Some(name) => Some(id_strings(batch, name).map_err(bad)?),
             None => None,
@@ -268,7 +260,12 @@ impl Scanner {
         let mut stats = CorpusStats::default();
         let mut hits: Vec<Hit> = Vec::new();
         let mut flags: Vec<&'static str> = Vec::new();
-        let mut dedup = self.sketching.then(DedupIndex::default);
+        let cfg = &self.config.rules.dedup;
+        let mut dedup = self.sketching.then(|| {
+            let mut idx = DedupIndex::new(cfg);
+            idx.begin(shard, first_row);
+            idx
+        });
         let mut scratch = dedup::Scratch::default();
         for i in 0..n {
             let row = first_row + i as i64;
@@ -308,9 +305,8 @@ impl Scanner {
                 flags.sort_unstable();
             }
             if let Some(index) = &mut dedup {
-                let cfg = &self.config.rules.dedup;
                 let sketch = value.and_then(|t| dedup::sketch(t, cfg, &mut scratch));
-                index.push(cfg.permutations, sketch.as_ref());
+                index.push(sketch.as_ref());
             }
             stats.observe(value, &hits);
             records.append(
@@ -330,6 +326,49 @@ impl Scanner {
             dedup,
         })
     }
+}
+
+impl Scanner {
+    /// Only the duplicate sketches of one batch (whatever the detectors): the per-batch call
+    /// that builds a mergeable dedup state on a worker.
+    pub fn sketch(
+        &self,
+        shard: &str,
+        first_row: i64,
+        batch: &RecordBatch,
+        cols: &Columns,
+    ) -> Result<DedupIndex> {
+        let text = text_values(batch, cols, shard)?;
+        let text = TextColumn::new(text.as_ref()).ok_or_else(|| not_text(shard, cols))?;
+        let cfg = &self.config.rules.dedup;
+        cfg.validate()
+            .map_err(|m| Error::Config(format!("dedup: {m}")))?;
+        let mut idx = DedupIndex::new(cfg);
+        idx.begin(shard, first_row);
+        let mut scratch = dedup::Scratch::default();
+        for i in 0..batch.num_rows() {
+            let sketch = text
+                .get(i)
+                .and_then(|t| dedup::sketch(t, cfg, &mut scratch));
+            idx.push(sketch.as_ref());
+        }
+        Ok(idx)
+    }
+}
+
+/// The text column of `batch` as a string array (dictionaries decoded).
+fn text_values(batch: &RecordBatch, cols: &Columns, shard: &str) -> Result<ArrayRef> {
+    let text = batch
+        .column_by_name(&cols.text)
+        .ok_or_else(|| Error::schema(shard, format!("no text column '{}'", cols.text)))?;
+    text_array(text).map_err(|m| Error::schema(shard, format!("text column '{}' {m}", cols.text)))
+}
+
+fn not_text(shard: &str, cols: &Columns) -> Error {
+    Error::schema(
+        shard,
+        format!("text column '{}' is not a string column", cols.text),
+    )
 }
 
 fn string_columns(schema: &Schema) -> String {

@@ -8,6 +8,11 @@ Per-batch use (pipelines, Ray ``map_batches``, Spark ``mapInArrow``)::
 
     auditor = shardguard.Auditor(detectors=["unicode"], text_column="text")
     findings = auditor.scan(batch)            # pyarrow Table of findings
+
+Deduplication across workers: each sketches its part, the states merge in input order::
+
+    state = auditor.sketch(part_a, shard="a.parquet").merge(auditor.sketch(part_b, shard="b.parquet"))
+    clusters = state.clusters()               # shard, row, dup_cluster, dup_keep, kept_shard, ...
 """
 
 from __future__ import annotations
@@ -34,8 +39,11 @@ from shardguard.exceptions import (
 __version__: str = _shardguard.__version__
 AVAILABLE_DETECTORS: list[str] = list(_shardguard.AVAILABLE_DETECTORS)
 
+DedupState = _shardguard.DedupState
+
 __all__ = [
     "Auditor",
+    "DedupState",
     "AuditResult",
     "audit",
     "AVAILABLE_DETECTORS",
@@ -158,6 +166,16 @@ class Auditor:
         """One row per input record: counts per detector and the kinds found (``flags``)."""
         return self._inner.scan(_arrow_input(data), shard=shard, first_row=first_row)[1]
 
+    def sketch(self, data: Any, *, shard: str = "<memory>", first_row: int = 0) -> "DedupState":
+        """The duplicate sketches of ``data`` as a mergeable :class:`DedupState`.
+
+        Workers sketch their partitions (labelled by ``shard`` and ``first_row``); the states
+        ship as bytes (``to_bytes``, or pickle) and ``merge`` in input order; ``clusters()`` on
+        the merged state equals what one audit of all the data finds. ``band_keys()`` gives the
+        LSH keys as a table for an engine to shuffle by instead.
+        """
+        return self._inner.sketch(_arrow_input(data), shard=shard, first_row=first_row)
+
     def redact(self, data: Any, mode: str = "tag", *, shard: str = "<memory>") -> pa.Table:
         """``data`` with every finding in the text column replaced, as a pyarrow Table.
 
@@ -170,16 +188,29 @@ class Auditor:
         self.last_redaction = json.loads(counts)
         return table
 
-    def audit(self, paths: Union[PathLike, Iterable[PathLike]], out: Optional[PathLike] = None) -> "AuditResult":
+    def audit(
+        self,
+        paths: Union[PathLike, Iterable[PathLike]],
+        out: Optional[PathLike] = None,
+        *,
+        filtered_out: Optional[PathLike] = None,
+    ) -> "AuditResult":
         """Audits Parquet / Arrow IPC / JSONL files, directories or globs.
 
         With ``out``, writes ``findings.parquet``, ``records.parquet`` and ``summary.json`` there
-        (atomically) and the result reads them lazily; without, results stay in memory.
+        (atomically) and the result reads them lazily; without, results stay in memory. With
+        ``filtered_out`` (needs the ``dedup`` detector), also writes every shard there, in its own
+        format, with only the records dedup keeps (``records`` column ``dup_keep``); what was
+        written is in ``summary["filtered"]``.
         """
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
         inputs = [os.fspath(p) for p in paths]
-        findings, records, summary = self._inner.audit(inputs, None if out is None else os.fspath(out))
+        findings, records, summary = self._inner.audit(
+            inputs,
+            None if out is None else os.fspath(out),
+            None if filtered_out is None else os.fspath(filtered_out),
+        )
         return AuditResult(json.loads(summary), findings, records, None if out is None else Path(out))
 
     def __getstate__(self) -> dict:
@@ -281,7 +312,11 @@ def _rules_json(config, kinds, phone_regions, allow_values, allow_domains, rules
 
 
 def audit(
-    paths: Union[PathLike, Iterable[PathLike]], out: Optional[PathLike] = None, **options: Any
+    paths: Union[PathLike, Iterable[PathLike]],
+    out: Optional[PathLike] = None,
+    *,
+    filtered_out: Optional[PathLike] = None,
+    **options: Any,
 ) -> AuditResult:
     """Audits files, directories or globs with an :class:`Auditor` built from ``options``."""
-    return Auditor(**options).audit(paths, out)
+    return Auditor(**options).audit(paths, out, filtered_out=filtered_out)

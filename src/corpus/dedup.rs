@@ -6,7 +6,8 @@
 //! estimated Jaccard, or containment of the smaller document in the larger — before it joins a
 //! cluster; clusters are the connected components, and the first record of each is kept.
 
-use crate::detect::dedup::{jaccard, mix, shared, DedupConfig, Passage, Sketch};
+use crate::detect::dedup::{jaccard, shared, DedupConfig, Passage, Shingle, Sketch};
+use crate::{Error, Result};
 
 /// Containment is trusted only over at least this many informative anchors; below it the
 /// signature's Jaccard alone decides.
@@ -22,18 +23,54 @@ pub struct DupInfo {
     pub containment: f64,
 }
 
-/// Sketches of records in input order.
+/// What a sketch depends on: two indexes merge only when these agree.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SketchSettings {
+    pub shingle: Shingle,
+    pub permutations: usize,
+    pub anchor_bits: u32,
+    pub max_anchors: usize,
+    pub min_passage_bytes: usize,
+}
+
+impl From<&DedupConfig> for SketchSettings {
+    fn from(c: &DedupConfig) -> Self {
+        Self {
+            shingle: c.shingle,
+            permutations: c.permutations,
+            anchor_bits: c.anchor_bits,
+            max_anchors: c.max_anchors,
+            min_passage_bytes: c.min_passage_bytes,
+        }
+    }
+}
+
+/// Consecutive records of one shard: record `start` onwards is row `first_row` onwards of
+/// `shards[shard]`, up to the next run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Run {
+    pub shard: u32,
+    pub first_row: i64,
+    pub start: u32,
+}
+
+/// Sketches of records in input order, with where each came from. Built per batch, appended in
+/// input order (on one machine, or after shipping as Arrow with [`DedupIndex::to_bytes`]).
 #[derive(Debug, Clone, Default)]
 pub struct DedupIndex {
-    k: usize,
+    /// Set by the first sketch pushed or index appended.
+    settings: Option<SketchSettings>,
+    pub(crate) k: usize,
+    pub(crate) shards: Vec<String>,
+    pub(crate) runs: Vec<Run>,
     /// False for records without a sketch (null or blank text): never duplicates.
-    present: Vec<bool>,
-    exact: Vec<u128>,
-    minhash: Vec<u32>,
-    anchor_offsets: Vec<usize>,
-    anchors: Vec<u64>,
-    passage_offsets: Vec<usize>,
-    passages: Vec<Passage>,
+    pub(crate) present: Vec<bool>,
+    pub(crate) exact: Vec<u128>,
+    pub(crate) minhash: Vec<u32>,
+    pub(crate) anchor_offsets: Vec<usize>,
+    pub(crate) anchors: Vec<u64>,
+    pub(crate) passage_offsets: Vec<usize>,
+    pub(crate) passages: Vec<Passage>,
 }
 
 /// The outcome: per record, `None` when unique.
@@ -110,18 +147,59 @@ impl DedupIndex {
         self.exact.is_empty()
     }
 
-    /// Appends one record's sketch (records must be pushed in input order); every sketch of
-    /// one index has the same signature length `k`.
-    pub fn push(&mut self, k: usize, s: Option<&Sketch>) {
-        if self.anchor_offsets.is_empty() {
-            self.k = k;
-            self.anchor_offsets.push(0);
-            self.passage_offsets.push(0);
+    /// An empty index for sketches made with `cfg`.
+    pub fn new(cfg: &DedupConfig) -> Self {
+        let mut idx = Self::default();
+        idx.init(SketchSettings::from(cfg));
+        idx
+    }
+
+    pub(crate) fn init(&mut self, settings: SketchSettings) {
+        self.k = settings.permutations;
+        self.settings = Some(settings);
+        self.anchor_offsets = vec![0];
+        self.passage_offsets = vec![0];
+    }
+
+    pub fn settings(&self) -> Option<&SketchSettings> {
+        self.settings.as_ref()
+    }
+
+    /// The records pushed next are rows `first_row`, `first_row + 1`, … of `shard`.
+    pub fn begin(&mut self, shard: &str, first_row: i64) {
+        let shard = self.intern(shard);
+        let start = self.len() as u32;
+        if self.runs.last().is_some_and(|r| r.start == start) {
+            self.runs.pop();
         }
-        assert_eq!(k, self.k, "one signature length per index");
+        self.runs.push(Run {
+            shard,
+            first_row,
+            start,
+        });
+    }
+
+    fn intern(&mut self, shard: &str) -> u32 {
+        (match self.shards.iter().rposition(|s| s == shard) {
+            Some(i) => i,
+            None => {
+                self.shards.push(shard.to_string());
+                self.shards.len() - 1
+            }
+        }) as u32
+    }
+
+    /// Appends the next record's sketch (`None`: null or blank text, never a duplicate). The
+    /// index must come from [`DedupIndex::new`] with the settings the sketch was made with.
+    pub fn push(&mut self, s: Option<&Sketch>) {
+        assert!(self.settings.is_some(), "DedupIndex::new before push");
+        if self.runs.is_empty() {
+            self.begin("", 0);
+        }
         self.present.push(s.is_some());
         match s {
             Some(s) => {
+                debug_assert_eq!(s.minhash.len(), self.k);
                 self.exact.push(s.exact);
                 self.minhash.extend_from_slice(&s.minhash);
                 self.anchors.extend_from_slice(&s.anchors);
@@ -130,24 +208,42 @@ impl DedupIndex {
             // Never compared (see `present`): placeholders keep the layout.
             None => {
                 self.exact.push(0);
-                self.minhash.resize(self.minhash.len() + k, 0);
+                self.minhash.resize(self.minhash.len() + self.k, 0);
             }
         }
         self.anchor_offsets.push(self.anchors.len());
         self.passage_offsets.push(self.passages.len());
     }
 
-    /// Appends every record of `other` after those of `self`.
-    pub fn append(&mut self, other: &DedupIndex) {
-        if other.is_empty() {
-            return;
+    /// Appends every record of `other` after those of `self`: merging the states of two parts
+    /// of a corpus gives the state of the whole. Fails when they were sketched differently.
+    pub fn append(&mut self, other: &DedupIndex) -> Result<()> {
+        let Some(theirs) = &other.settings else {
+            return Ok(());
+        };
+        match &self.settings {
+            None => self.init(theirs.clone()),
+            Some(mine) if mine != theirs => {
+                return Err(Error::Config(format!(
+                    "cannot merge dedup states sketched with different settings: {} and {}",
+                    serde_json::to_string(mine).unwrap_or_default(),
+                    serde_json::to_string(theirs).unwrap_or_default()
+                )))
+            }
+            Some(_) => {}
         }
-        if self.anchor_offsets.is_empty() {
-            *self = other.clone();
-            return;
+        let (r0, a0, p0) = (self.len() as u32, self.anchors.len(), self.passages.len());
+        if self.runs.last().is_some_and(|r| r.start == r0) {
+            self.runs.pop();
         }
-        assert_eq!(other.k, self.k, "one signature length per index");
-        let (a0, p0) = (self.anchors.len(), self.passages.len());
+        for run in &other.runs {
+            let shard = self.intern(&other.shards[run.shard as usize]);
+            self.runs.push(Run {
+                shard,
+                first_row: run.first_row,
+                start: r0 + run.start,
+            });
+        }
         self.present.extend_from_slice(&other.present);
         self.exact.extend_from_slice(&other.exact);
         self.minhash.extend_from_slice(&other.minhash);
@@ -157,9 +253,20 @@ impl DedupIndex {
         self.passages.extend_from_slice(&other.passages);
         self.passage_offsets
             .extend(other.passage_offsets[1..].iter().map(|o| o + p0));
+        Ok(())
     }
 
-    fn sig(&self, i: u32) -> &[u32] {
+    /// Shard and row of record `i`.
+    pub fn location(&self, i: usize) -> (&str, i64) {
+        let r = self.runs.partition_point(|r| r.start as usize <= i) - 1;
+        let run = self.runs[r];
+        (
+            &self.shards[run.shard as usize],
+            run.first_row + (i - run.start as usize) as i64,
+        )
+    }
+
+    pub(crate) fn sig(&self, i: u32) -> &[u32] {
         let i = i as usize;
         &self.minhash[i * self.k..(i + 1) * self.k]
     }
@@ -330,9 +437,7 @@ impl DedupIndex {
         for band in 0..bands {
             keys.clear();
             for i in (0..n as u32).filter(|&i| self.present[i as usize]) {
-                let part = &self.sig(i)[band * rows..(band + 1) * rows];
-                let key = part.iter().fold(band as u64, |h, &v| mix(h ^ u64::from(v)));
-                keys.push((key, i));
+                keys.push((self.band_key(i, band, rows), i));
             }
             keys.sort_unstable();
             for group in keys.chunk_by(|x, y| x.0 == y.0) {
@@ -381,10 +486,14 @@ mod tests {
 
     fn index(texts: &[String]) -> DedupIndex {
         let cfg = DedupConfig::default();
-        let mut idx = DedupIndex::default();
+        let mut idx = DedupIndex::new(&cfg);
         let mut scratch = Scratch::default();
-        for t in texts {
-            idx.push(cfg.permutations, sketch(t, &cfg, &mut scratch).as_ref());
+        for (i, t) in texts.iter().enumerate() {
+            // Two shards, so runs and locations are exercised.
+            if i == 0 || i == 3 {
+                idx.begin(if i == 0 { "a" } else { "b" }, i as i64 * 10);
+            }
+            idx.push(sketch(t, &cfg, &mut scratch).as_ref());
         }
         idx
     }
@@ -427,7 +536,7 @@ mod tests {
         let whole = index(&texts);
         for cut in 0..=texts.len() {
             let mut a = index(&texts[..cut]);
-            a.append(&index(&texts[cut..]));
+            a.append(&index(&texts[cut..])).unwrap();
             let cfg = DedupConfig::default();
             let (x, y) = (a.cluster(&cfg), whole.cluster(&cfg));
             assert_eq!(x.info, y.info, "cut {cut}");

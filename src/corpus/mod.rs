@@ -2,6 +2,9 @@
 //! [`CorpusStats::merge`]. Pure: no IO.
 
 pub mod dedup;
+mod dedup_arrow;
+
+pub use dedup_arrow::STATE_FORMAT as DEDUP_STATE_FORMAT;
 
 use std::collections::BTreeMap;
 

@@ -160,9 +160,29 @@ struct Break {
     norm_end: usize,
 }
 
-fn is_ascii_space(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
-}
+/// Byte classes for the normalizing scan: ASCII whitespace, a byte of a word (ASCII letter or
+/// digit, or any non-ASCII byte: letters of other scripts), other ASCII (punctuation).
+const SPACE: u8 = 1;
+const WORD: u8 = 2;
+const HIGH: u8 = 4;
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = if matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
+            SPACE
+        } else if b.is_ascii_alphanumeric() {
+            WORD
+        } else if b >= 0x80 {
+            WORD | HIGH
+        } else {
+            0
+        };
+        c += 1;
+    }
+    t
+};
 
 /// The non-ASCII char at byte `i` when it is whitespace, as its length in bytes.
 fn unicode_space_at(text: &str, i: usize) -> Option<usize> {
@@ -174,21 +194,31 @@ fn unicode_space_at(text: &str, i: usize) -> Option<usize> {
 /// no leading or trailing whitespace. One pass: ASCII words are lower-cased byte by byte, a word
 /// with other characters is composed (NFC) and lower-cased on its own — whitespace never
 /// composes, so this equals normalizing the whole text. Blank lines (a whitespace run with two
-/// or more newlines) are recorded in `breaks`.
-fn normalize(text: &str, out: &mut Vec<u8>, breaks: &mut Vec<Break>) {
+/// or more newlines) are recorded in `breaks`. With `tokens`, the hashes of the words of the
+/// normalized text (see [`word_hashes`]) are appended while each piece is still in cache.
+fn normalize(
+    text: &str,
+    out: &mut Vec<u8>,
+    breaks: &mut Vec<Break>,
+    mut tokens: Option<&mut Vec<u64>>,
+) {
     use unicode_normalization::{is_nfc_quick, IsNormalized};
     out.clear();
     breaks.clear();
+    if let Some(t) = tokens.as_deref_mut() {
+        t.clear();
+    }
     let b = text.as_bytes();
     let mut i = 0;
     while i < b.len() {
         let space_start = i;
         let mut newlines = 0;
         while i < b.len() {
-            if is_ascii_space(b[i]) {
-                newlines += usize::from(b[i] == b'\n');
+            let c = b[i];
+            if CLASS[c as usize] & SPACE != 0 {
+                newlines += usize::from(c == b'\n');
                 i += 1;
-            } else if let Some(n) = (b[i] >= 0x80).then(|| unicode_space_at(text, i)).flatten() {
+            } else if let Some(n) = (c >= 0x80).then(|| unicode_space_at(text, i)).flatten() {
                 i += n;
             } else {
                 break;
@@ -209,10 +239,14 @@ fn normalize(text: &str, out: &mut Vec<u8>, breaks: &mut Vec<Break>) {
         }
         let word = i;
         let mut ascii = true;
-        while i < b.len() && !is_ascii_space(b[i]) {
-            if b[i] < 0x80 {
+        while i < b.len() {
+            let class = CLASS[b[i] as usize];
+            if class & (SPACE | HIGH) == 0 {
                 i += 1;
                 continue;
+            }
+            if class & SPACE != 0 {
+                break;
             }
             let c = text[i..].chars().next().expect("at a char boundary");
             if c.is_whitespace() {
@@ -222,6 +256,7 @@ fn normalize(text: &str, out: &mut Vec<u8>, breaks: &mut Vec<Break>) {
             i += c.len_utf8();
         }
         let w = &text[word..i];
+        let piece = out.len();
         if ascii {
             out.extend(w.bytes().map(|c| c.to_ascii_lowercase()));
         } else {
@@ -237,19 +272,27 @@ fn normalize(text: &str, out: &mut Vec<u8>, breaks: &mut Vec<Break>) {
                 w.nfc().for_each(&mut push);
             }
         }
+        if let Some(t) = tokens.as_deref_mut() {
+            // Words never span whitespace, so the piece's words are words of the whole text.
+            word_hashes(out, piece, t);
+        }
     }
 }
 
 /// The normalized form of `text` (see [`sketch`]): what the exact hash is taken over.
 pub fn normalized(text: &str) -> String {
     let mut out = Vec::new();
-    normalize(text, &mut out, &mut Vec::new());
+    normalize(text, &mut out, &mut Vec::new(), None);
     String::from_utf8(out).expect("normalizing keeps UTF-8")
 }
 
 /// Sketches one text; `None` when it is empty or only whitespace (nothing to duplicate).
 pub fn sketch(text: &str, cfg: &DedupConfig, scratch: &mut Scratch) -> Option<Sketch> {
-    normalize(text, &mut scratch.norm, &mut scratch.breaks);
+    let words = match cfg.shingle {
+        Shingle::Words(_) => Some(&mut scratch.tokens),
+        Shingle::Chars(_) => None,
+    };
+    normalize(text, &mut scratch.norm, &mut scratch.breaks, words);
     if scratch.norm.is_empty() {
         return None;
     }
@@ -258,14 +301,14 @@ pub fn sketch(text: &str, cfg: &DedupConfig, scratch: &mut Scratch) -> Option<Sk
     scratch.shingles.clear();
     match cfg.shingle {
         Shingle::Words(n) => {
-            word_hashes(norm, &mut scratch.tokens);
+            // Word hashes are already mixed: a shingle combines them in order and mixes once.
             let t = &scratch.tokens;
             if !t.is_empty() {
                 let windows = t.len().saturating_sub(n) + 1;
                 scratch.shingles.extend((0..windows).map(|w| {
-                    t[w..(w + n).min(t.len())]
+                    mix(t[w..(w + n).min(t.len())]
                         .iter()
-                        .fold(SHINGLE_SEED, |acc, &x| mix(acc.rotate_left(23) ^ x))
+                        .fold(SHINGLE_SEED, |acc, &x| acc.rotate_left(23) ^ x))
                 }));
             }
         }
@@ -276,7 +319,7 @@ pub fn sketch(text: &str, cfg: &DedupConfig, scratch: &mut Scratch) -> Option<Sk
             let windows = starts.len().saturating_sub(n) + usize::from(!starts.is_empty());
             scratch.shingles.extend((0..windows).map(|w| {
                 let end = starts.get(w + n).copied().unwrap_or(norm.len());
-                mix(word_hash(&norm[starts[w]..end]))
+                word_hash(norm, starts[w], end)
             }));
         }
     }
@@ -288,34 +331,45 @@ pub fn sketch(text: &str, cfg: &DedupConfig, scratch: &mut Scratch) -> Option<Sk
     })
 }
 
-/// A 64-bit hash of a short byte string, eight bytes at a time.
+/// A 64-bit hash of `b[s..e]`, eight bytes at a time (a short tail is read as one word of
+/// `b` when `b` extends past it, then masked).
 #[inline]
-fn word_hash(w: &[u8]) -> u64 {
-    let mut h = SHINGLE_SEED ^ (w.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    for chunk in w.chunks(8) {
-        let mut buf = [0u8; 8];
-        buf[..chunk.len()].copy_from_slice(chunk);
-        h = mix(h ^ u64::from_le_bytes(buf));
+fn word_hash(b: &[u8], s: usize, e: usize) -> u64 {
+    let load = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("eight bytes"));
+    let mut h = SHINGLE_SEED ^ ((e - s) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let mut i = s;
+    while i + 8 <= e {
+        h = mix(h ^ load(i));
+        i += 8;
+    }
+    if i < e {
+        let rest = e - i;
+        let tail = if i + 8 <= b.len() {
+            load(i) & (u64::MAX >> (8 * (8 - rest)))
+        } else {
+            let mut buf = [0u8; 8];
+            buf[..rest].copy_from_slice(&b[i..e]);
+            u64::from_le_bytes(buf)
+        };
+        h = mix(h ^ tail);
     }
     h
 }
 
-/// Hashes of the words of a normalized text: runs of ASCII letters and digits, or of non-ASCII
-/// bytes (letters of other scripts).
-fn word_hashes(b: &[u8], out: &mut Vec<u64>) {
-    out.clear();
-    let word = |c: u8| c.is_ascii_alphanumeric() || c >= 0x80;
-    let mut i = 0;
+/// Appends the hashes of the words of `b[from..]`, a normalized text: runs of ASCII letters and
+/// digits, or of non-ASCII bytes (letters of other scripts).
+fn word_hashes(b: &[u8], from: usize, out: &mut Vec<u64>) {
+    let mut i = from;
     while i < b.len() {
-        if !word(b[i]) {
+        if CLASS[b[i] as usize] & WORD == 0 {
             i += 1;
             continue;
         }
         let s = i;
-        while i < b.len() && word(b[i]) {
+        while i < b.len() && CLASS[b[i] as usize] & WORD != 0 {
             i += 1;
         }
-        out.push(word_hash(&b[s..i]));
+        out.push(word_hash(b, s, i));
     }
 }
 

@@ -1,7 +1,8 @@
 //! Writes a transformed copy of a shard in its own format: Parquet, Arrow IPC file or stream,
 //! JSONL (plain, gzip, zstd). Every column, the schema (with its metadata) and the row order are
-//! kept; only what the [`Rewriter`] changes differs. The copy is staged under a hidden name and
-//! renamed into place when whole; the input is only read.
+//! kept; only what the [`Rewriter`] changes (values of the text column, rows left out) differs.
+//! The copy is staged under a hidden name and renamed into place when whole; the input is only
+//! read.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
@@ -19,12 +20,25 @@ use super::Staged;
 use crate::source::{Compression, Format, Shard};
 use crate::{Error, Location, Result};
 
-/// What changes in the copy.
+/// What becomes of one JSONL record in the copy.
+pub enum Record {
+    Keep,
+    Drop,
+    /// Kept with this text in its text field.
+    Text(String),
+}
+
+/// What changes in the copy. Rows are numbered as the audit numbers them: 0-based within the
+/// shard, and for JSONL among the lines that are JSON objects.
 pub trait Rewriter {
-    /// One batch of an Arrow-backed shard (Parquet, IPC), all columns.
-    fn batch(&mut self, batch: RecordBatch, shard: &str) -> Result<RecordBatch>;
-    /// The text field of one JSONL record; `None` keeps it.
-    fn text(&mut self, text: &str) -> Option<String>;
+    /// One batch of an Arrow-backed shard (Parquet, IPC), all columns, starting at `first_row`.
+    fn batch(&mut self, batch: RecordBatch, shard: &str, first_row: u64) -> Result<RecordBatch>;
+    /// One JSONL record, row `row`, with its text field when that is a string.
+    fn record(&mut self, row: u64, text: Option<&str>) -> Record;
+    /// The whole shard was read, `rows` rows; an error discards the copy.
+    fn finish(&mut self, _shard: &str, _rows: u64) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// What the copy dropped.
@@ -72,6 +86,7 @@ pub fn rewrite_shard(
         message: e.to_string(),
     };
     let mut notes = RewriteNotes::default();
+    let mut rows = 0u64;
     match shard.format {
         Format::Parquet => {
             let builder = ParquetRecordBatchReaderBuilder::try_new(open()?)
@@ -94,8 +109,10 @@ pub fn rewrite_shard(
                 ArrowWriter::try_new(create()?, schema, Some(props)).map_err(|e| out_err(&e))?;
             for b in reader {
                 let b = b.map_err(|e| shard_err(shard, e))?;
-                w.write(&rw.batch(b, &shard.name)?)
+                let n = b.num_rows() as u64;
+                w.write(&rw.batch(b, &shard.name, rows)?)
                     .map_err(|e| out_err(&e))?;
+                rows += n;
             }
             w.close().map_err(|e| out_err(&e))?;
         }
@@ -105,8 +122,10 @@ pub fn rewrite_shard(
                 FileWriter::try_new(create()?, &reader.schema()).map_err(|e| out_err(&e))?;
             for b in reader {
                 let b = b.map_err(|e| shard_err(shard, e))?;
-                w.write(&rw.batch(b, &shard.name)?)
+                let n = b.num_rows() as u64;
+                w.write(&rw.batch(b, &shard.name, rows)?)
                     .map_err(|e| out_err(&e))?;
+                rows += n;
             }
             w.finish().map_err(|e| out_err(&e))?;
         }
@@ -117,8 +136,10 @@ pub fn rewrite_shard(
                 StreamWriter::try_new(create()?, &reader.schema()).map_err(|e| out_err(&e))?;
             for b in reader {
                 let b = b.map_err(|e| shard_err(shard, e))?;
-                w.write(&rw.batch(b, &shard.name)?)
+                let n = b.num_rows() as u64;
+                w.write(&rw.batch(b, &shard.name, rows)?)
                     .map_err(|e| out_err(&e))?;
+                rows += n;
             }
             w.finish().map_err(|e| out_err(&e))?;
         }
@@ -168,9 +189,17 @@ pub fn rewrite_shard(
                     notes.dropped_lines.push(line_no);
                     continue;
                 };
-                if let Some(serde_json::Value::String(t)) = v.get_mut(text_column) {
-                    if let Some(new) = rw.text(t) {
-                        *t = new;
+                let text = match v.get(text_column) {
+                    Some(serde_json::Value::String(t)) => Some(t.as_str()),
+                    _ => None,
+                };
+                let action = rw.record(rows, text);
+                rows += 1;
+                match action {
+                    Record::Keep => {}
+                    Record::Drop => continue,
+                    Record::Text(new) => {
+                        v[text_column] = serde_json::Value::String(new);
                     }
                 }
                 serde_json::to_writer(&mut output, &v).map_err(|e| out_err(&e))?;
@@ -180,6 +209,7 @@ pub fn rewrite_shard(
             drop(output);
         }
     }
+    rw.finish(&shard.name, rows)?;
     staged.commit()?;
     Ok(notes)
 }
@@ -208,12 +238,64 @@ struct Redacting<'a> {
 }
 
 impl Rewriter for Redacting<'_> {
-    fn batch(&mut self, batch: RecordBatch, shard: &str) -> Result<RecordBatch> {
+    fn batch(&mut self, batch: RecordBatch, shard: &str, _first_row: u64) -> Result<RecordBatch> {
         self.redactor.redact_batch(&batch, shard, &mut self.counts)
     }
-    fn text(&mut self, text: &str) -> Option<String> {
-        self.redactor
-            .redact_str(text, &mut self.hits, &mut self.counts)
+    fn record(&mut self, _row: u64, text: Option<&str>) -> Record {
+        match text.and_then(|t| {
+            self.redactor
+                .redact_str(t, &mut self.hits, &mut self.counts)
+        }) {
+            Some(t) => Record::Text(t),
+            None => Record::Keep,
+        }
+    }
+}
+
+/// Keeps the rows whose flag is set: `keep[row]`, one flag per row of the shard.
+pub struct KeepRows<'a> {
+    pub keep: &'a [bool],
+}
+
+impl KeepRows<'_> {
+    fn mismatch(shard: &str, rows: u64, flags: usize) -> Error {
+        Error::Shard {
+            shard: shard.to_string(),
+            location: Location::Shard,
+            message: format!(
+                "has {rows}+ rows now but {flags} when audited (changed since?); no filtered copy"
+            ),
+        }
+    }
+}
+
+impl Rewriter for KeepRows<'_> {
+    fn batch(&mut self, batch: RecordBatch, shard: &str, first_row: u64) -> Result<RecordBatch> {
+        let (start, n) = (first_row as usize, batch.num_rows());
+        let flags = self
+            .keep
+            .get(start..start + n)
+            .ok_or_else(|| Self::mismatch(shard, first_row + n as u64, self.keep.len()))?;
+        let mask = arrow::array::BooleanArray::from(flags.to_vec());
+        arrow::compute::filter_record_batch(&batch, &mask).map_err(|e| Error::Shard {
+            shard: shard.to_string(),
+            location: Location::Row(first_row as i64),
+            message: e.to_string(),
+        })
+    }
+    fn record(&mut self, row: u64, _text: Option<&str>) -> Record {
+        match self.keep.get(row as usize) {
+            Some(true) => Record::Keep,
+            // Rows past the audited ones fail in `finish`.
+            _ => Record::Drop,
+        }
+    }
+    fn finish(&mut self, shard: &str, rows: u64) -> Result<()> {
+        if rows as usize == self.keep.len() {
+            Ok(())
+        } else {
+            Err(Self::mismatch(shard, rows, self.keep.len()))
+        }
     }
 }
 

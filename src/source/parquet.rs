@@ -99,6 +99,38 @@ fn check_magic(file: &mut File, shard: &Shard) -> Result<()> {
     Ok(())
 }
 
+/// Decoded bytes of the read columns per batch, at most (roughly): long texts make small
+/// batches, so decode buffers stay cache- and allocator-friendly instead of growing to the size
+/// of a whole row group.
+const BATCH_BYTES: u64 = 8 << 20;
+
+/// How many rows of row group `group` hold about `bytes` of the projected columns, decoded.
+fn rows_for_bytes(plan: &ParquetPlan, group: usize, bytes: u64) -> usize {
+    let rg = plan.metadata.metadata().row_group(group);
+    let schema = plan.metadata.schema();
+    let names: Vec<&str> = plan
+        .projection
+        .iter()
+        .map(|&i| schema.field(i).name().as_str())
+        .collect();
+    let size: i64 = rg
+        .columns()
+        .iter()
+        .filter(|c| {
+            c.column_path()
+                .parts()
+                .first()
+                .is_some_and(|p| names.contains(&p.as_str()))
+        })
+        .map(|c| c.uncompressed_size().max(0))
+        .sum();
+    let rows = rg.num_rows().max(1) as u64;
+    if size <= 0 {
+        return usize::MAX;
+    }
+    (rows * bytes / size as u64).clamp(1, usize::MAX as u64) as usize
+}
+
 pub(super) fn read_row_group(
     shard: &Shard,
     plan: &ParquetPlan,
@@ -109,6 +141,9 @@ pub(super) fn read_row_group(
     f: &mut dyn FnMut(SourceBatch) -> Result<()>,
 ) -> Result<()> {
     let err = |e: &dyn std::fmt::Display| Error::shard(&shard.name, Location::RowGroup(group), e);
+    let batch_size = opts
+        .batch_size
+        .min(rows_for_bytes(plan, group, BATCH_BYTES));
     let file = open(shard)?;
     let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, plan.metadata.clone());
     let mask = ProjectionMask::roots(builder.parquet_schema(), plan.projection.iter().copied());
@@ -119,7 +154,7 @@ pub(super) fn read_row_group(
             RowSelector::select(take),
         ]))
         .with_projection(mask)
-        .with_batch_size(opts.batch_size)
+        .with_batch_size(batch_size)
         .build()
         .map_err(|e| err(&e))?;
     let mut row = first_row;
