@@ -8,6 +8,7 @@
 
 use crate::detect::dedup::{jaccard, shared, DedupConfig, Passage, Shingle, Sketch};
 use crate::{Error, Result};
+use rayon::prelude::*;
 
 /// Containment is trusted only over at least this many informative anchors; below it the
 /// signature's Jaccard alone decides.
@@ -293,47 +294,47 @@ impl DedupIndex {
         let n = self.len();
         let (informative, shared_counts) = self.informative(cfg.boilerplate_docs);
         let lsh = self.band_candidates(cfg.bands);
+        // Both measures over informative anchors, so shared boilerplate makes no two documents
+        // alike; a document with too few of them falls back on the signature's Jaccard.
         let measure = |a: u32, b: u32, s: Option<usize>| {
-            let jaccard = jaccard(self.sig(a), self.sig(b));
             let (ia, ib) = (informative.of(a), informative.of(b));
             let small = ia.len().min(ib.len());
-            let containment = if small < MIN_ANCHORS {
-                0.0
-            } else {
-                s.unwrap_or_else(|| shared(ia, ib)) as f64 / small as f64
-            };
-            (jaccard, containment)
+            if small < MIN_ANCHORS {
+                return (jaccard(self.sig(a), self.sig(b)), 0.0);
+            }
+            let s = s.unwrap_or_else(|| shared(ia, ib));
+            let union = ia.len() + ib.len() - s;
+            (s as f64 / union as f64, s as f64 / small as f64)
         };
-        let mut edges: Vec<Edge> = Vec::new();
-        let mut verify = |a: u32, b: u32, s: Option<usize>| {
-            let (jaccard, containment) = measure(a, b, s);
-            if jaccard >= cfg.jaccard || containment >= cfg.containment {
-                edges.push(Edge {
+        // Every candidate once: pairs sharing anchors (with their count) and LSH pairs that
+        // share none; verified in parallel.
+        let mut candidates: Vec<(u64, Option<u32>)> =
+            shared_counts.iter().map(|&(p, c)| (p, Some(c))).collect();
+        let mut i = 0;
+        for &p in &lsh {
+            while i < shared_counts.len() && shared_counts[i].0 < p {
+                i += 1;
+            }
+            if shared_counts.get(i).is_none_or(|&(q, _)| q != p) {
+                candidates.push((p, None));
+            }
+        }
+        drop(lsh);
+        let mut edges: Vec<Edge> = candidates
+            .par_iter()
+            .filter_map(|&(p, c)| {
+                let (a, b) = unpack(p);
+                let (jaccard, containment) = measure(a, b, c.map(|c| c as usize));
+                (jaccard >= cfg.jaccard || containment >= cfg.containment).then_some(Edge {
                     a,
                     b,
                     jaccard,
                     containment,
-                });
-            }
-        };
-        let mut i = 0;
-        for &(p, c) in &shared_counts {
-            let (a, b) = unpack(p);
-            verify(a, b, Some(c as usize));
-            // LSH pairs already verified through their shared anchors are skipped.
-            while i < lsh.len() && lsh[i] <= p {
-                if lsh[i] < p {
-                    let (a, b) = unpack(lsh[i]);
-                    verify(a, b, None);
-                }
-                i += 1;
-            }
-        }
-        for &p in &lsh[i..] {
-            let (a, b) = unpack(p);
-            verify(a, b, None);
-        }
-        edges.sort_unstable_by_key(|e| (e.b, e.a));
+                })
+            })
+            .collect();
+        drop(candidates);
+        edges.par_sort_unstable_by_key(|e| (e.b, e.a));
 
         // The first record of each exact group.
         let mut first: Vec<u32> = (0..n as u32).collect();
@@ -405,7 +406,7 @@ impl DedupIndex {
         for i in 0..n as u32 {
             postings.extend(self.anchors_of(i).iter().map(|&a| (a, i)));
         }
-        postings.sort_unstable();
+        postings.par_sort_unstable();
         let mut by_doc: Vec<(u32, u64)> = Vec::new();
         let mut pairs: Vec<u64> = Vec::new();
         for group in postings.chunk_by(|x, y| x.0 == y.0) {
@@ -418,8 +419,8 @@ impl DedupIndex {
             }
         }
         drop(postings);
-        by_doc.sort_unstable();
-        pairs.sort_unstable();
+        by_doc.par_sort_unstable();
+        pairs.par_sort_unstable();
         let counts = pairs
             .chunk_by(|x, y| x == y)
             .map(|g| (g[0], g.len() as u32))
@@ -432,24 +433,27 @@ impl DedupIndex {
     fn band_candidates(&self, bands: usize) -> Vec<u64> {
         let n = self.len();
         let rows = self.k / bands;
-        let mut pairs = Vec::new();
-        let mut keys: Vec<(u64, u32)> = Vec::with_capacity(n);
-        for band in 0..bands {
-            keys.clear();
-            for i in (0..n as u32).filter(|&i| self.present[i as usize]) {
-                keys.push((self.band_key(i, band, rows), i));
-            }
-            keys.sort_unstable();
-            for group in keys.chunk_by(|x, y| x.0 == y.0) {
-                for x in 1..group.len() {
-                    pairs.push(pack(group[0].1, group[x].1));
-                    if x > 1 {
-                        pairs.push(pack(group[x - 1].1, group[x].1));
+        let mut pairs: Vec<u64> = (0..bands)
+            .into_par_iter()
+            .flat_map_iter(|band| {
+                let mut keys: Vec<(u64, u32)> = (0..n as u32)
+                    .filter(|&i| self.present[i as usize])
+                    .map(|i| (self.band_key(i, band, rows), i))
+                    .collect();
+                keys.sort_unstable();
+                let mut pairs = Vec::new();
+                for group in keys.chunk_by(|x, y| x.0 == y.0) {
+                    for x in 1..group.len() {
+                        pairs.push(pack(group[0].1, group[x].1));
+                        if x > 1 {
+                            pairs.push(pack(group[x - 1].1, group[x].1));
+                        }
                     }
                 }
-            }
-        }
-        pairs.sort_unstable();
+                pairs
+            })
+            .collect();
+        pairs.par_sort_unstable();
         pairs.dedup();
         pairs
     }

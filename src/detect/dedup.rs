@@ -60,8 +60,8 @@ impl Default for DedupConfig {
             bands: 32,
             jaccard: 0.7,
             containment: 0.5,
-            boilerplate_docs: 8,
-            anchor_bits: 2,
+            boilerplate_docs: 10,
+            anchor_bits: 1,
             max_anchors: 4096,
             min_passage_bytes: 80,
         }

@@ -38,6 +38,7 @@ pub(super) fn plan(index: usize, shard: &Shard, scanner: &Scanner) -> Result<Pla
     })?;
     let schema = metadata.schema().clone();
     let columns = scanner.resolve_columns(&schema, &shard.name)?;
+    let metadata = text_as_views(metadata, &columns.text);
     let projection = columns
         .names()
         .iter()
@@ -97,6 +98,35 @@ fn check_magic(file: &mut File, shard: &Shard) -> Result<()> {
     file.seek(SeekFrom::Start(0))
         .map_err(|e| Error::io(&shard.path, e))?;
     Ok(())
+}
+
+/// The same metadata, reading the text column as `Utf8View`: its values then stay in the
+/// decompressed pages instead of being copied into one buffer grown (and zeroed) per batch.
+/// Anything the reader refuses keeps the file's own types.
+fn text_as_views(metadata: ArrowReaderMetadata, text: &str) -> ArrowReaderMetadata {
+    use arrow::datatypes::{DataType, Field, Schema};
+    use std::sync::Arc;
+    let schema = metadata.schema();
+    let is_text = |f: &Field| {
+        f.name() == text && matches!(f.data_type(), DataType::Utf8 | DataType::LargeUtf8)
+    };
+    if !schema.fields().iter().any(|f| is_text(f)) {
+        return metadata;
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            if is_text(f) {
+                f.as_ref().clone().with_data_type(DataType::Utf8View)
+            } else {
+                f.as_ref().clone()
+            }
+        })
+        .collect();
+    let views = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    let options = ArrowReaderOptions::new().with_schema(views);
+    ArrowReaderMetadata::try_new(metadata.metadata().clone(), options).unwrap_or(metadata)
 }
 
 /// Decoded bytes of the read columns per batch, at most (roughly): long texts make small
