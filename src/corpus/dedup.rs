@@ -6,7 +6,7 @@
 //! estimated Jaccard, or containment of the smaller document in the larger — before it joins a
 //! cluster; clusters are the connected components, and the first record of each is kept.
 
-use crate::detect::dedup::{jaccard, shared, DedupConfig, Passage, Shingle, Sketch};
+use crate::detect::dedup::{jaccard, DedupConfig, Passage, Shingle, Sketch};
 use crate::{Error, Result};
 use rayon::prelude::*;
 
@@ -89,30 +89,43 @@ impl Clusters {
     }
 }
 
-/// Informative anchors of each document, sorted.
-struct Informative {
-    offsets: Vec<usize>,
-    anchors: Vec<u64>,
+/// Which anchors are informative (in few enough documents), flagged in place: one flag per
+/// anchor of the index, and the number of informative anchors per document.
+struct Informative<'a> {
+    index: &'a DedupIndex,
+    flags: Vec<bool>,
+    counts: Vec<u32>,
 }
 
-impl Informative {
-    /// From (document, anchor) pairs sorted by document then anchor.
-    fn new(n: usize, by_doc: Vec<(u32, u64)>) -> Self {
-        let mut offsets = vec![0usize; n + 1];
-        for &(d, _) in &by_doc {
-            offsets[d as usize + 1] += 1;
-        }
-        for i in 0..n {
-            offsets[i + 1] += offsets[i];
-        }
-        Self {
-            offsets,
-            anchors: by_doc.into_iter().map(|(_, a)| a).collect(),
-        }
+impl Informative<'_> {
+    fn len(&self, d: u32) -> usize {
+        self.counts[d as usize] as usize
     }
 
-    fn of(&self, d: u32) -> &[u64] {
-        &self.anchors[self.offsets[d as usize]..self.offsets[d as usize + 1]]
+    /// Informative anchors two documents share.
+    fn shared(&self, a: u32, b: u32) -> usize {
+        let range = |d: u32| {
+            self.index.anchor_offsets[d as usize]..self.index.anchor_offsets[d as usize + 1]
+        };
+        let (ra, rb) = (range(a), range(b));
+        let (xs, ys) = (
+            &self.index.anchors[ra.clone()],
+            &self.index.anchors[rb.clone()],
+        );
+        let (fx, fy) = (&self.flags[ra], &self.flags[rb]);
+        let (mut i, mut j, mut n) = (0, 0, 0);
+        while i < xs.len() && j < ys.len() {
+            match xs[i].cmp(&ys[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    n += usize::from(fx[i] && fy[j]);
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        n
     }
 }
 
@@ -297,13 +310,13 @@ impl DedupIndex {
         // Both measures over informative anchors, so shared boilerplate makes no two documents
         // alike; a document with too few of them falls back on the signature's Jaccard.
         let measure = |a: u32, b: u32, s: Option<usize>| {
-            let (ia, ib) = (informative.of(a), informative.of(b));
-            let small = ia.len().min(ib.len());
+            let (na, nb) = (informative.len(a), informative.len(b));
+            let small = na.min(nb);
             if small < MIN_ANCHORS {
                 return (jaccard(self.sig(a), self.sig(b)), 0.0);
             }
-            let s = s.unwrap_or_else(|| shared(ia, ib));
-            let union = ia.len() + ib.len() - s;
+            let s = s.unwrap_or_else(|| informative.shared(a, b));
+            let union = na + nb - s;
             (s as f64 / union as f64, s as f64 / small as f64)
         };
         // Every candidate once: pairs sharing anchors (with their count) and LSH pairs that
@@ -400,32 +413,47 @@ impl DedupIndex {
 
     /// Each document's informative anchors (in at most `max_docs` documents), and every pair of
     /// documents sharing one with the number they share, sorted by packed pair.
-    fn informative(&self, max_docs: usize) -> (Informative, Vec<(u64, u32)>) {
+    fn informative(&self, max_docs: usize) -> (Informative<'_>, Vec<(u64, u32)>) {
         let n = self.len();
-        let mut postings: Vec<(u64, u32)> = Vec::with_capacity(self.anchors.len());
+        // (anchor, document, position in `anchors`): 16 bytes, as (anchor, document) would be.
+        let mut postings: Vec<(u64, u32, u32)> = Vec::with_capacity(self.anchors.len());
         for i in 0..n as u32 {
-            postings.extend(self.anchors_of(i).iter().map(|&a| (a, i)));
+            let start = self.anchor_offsets[i as usize];
+            postings.extend(
+                self.anchors_of(i)
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &a)| (a, i, (start + k) as u32)),
+            );
         }
         postings.par_sort_unstable();
-        let mut by_doc: Vec<(u32, u64)> = Vec::new();
+        let mut flags = vec![false; self.anchors.len()];
+        let mut counts = vec![0u32; n];
         let mut pairs: Vec<u64> = Vec::new();
         for group in postings.chunk_by(|x, y| x.0 == y.0) {
             if group.len() > max_docs {
                 continue;
             }
-            by_doc.extend(group.iter().map(|&(a, d)| (d, a)));
-            for (x, &(_, a)) in group.iter().enumerate() {
-                pairs.extend(group[x + 1..].iter().map(|&(_, b)| pack(a, b)));
+            for (x, &(_, a, pos)) in group.iter().enumerate() {
+                flags[pos as usize] = true;
+                counts[a as usize] += 1;
+                pairs.extend(group[x + 1..].iter().map(|&(_, b, _)| pack(a, b)));
             }
         }
         drop(postings);
-        by_doc.par_sort_unstable();
         pairs.par_sort_unstable();
-        let counts = pairs
+        let counts_of_pairs = pairs
             .chunk_by(|x, y| x == y)
             .map(|g| (g[0], g.len() as u32))
             .collect();
-        (Informative::new(n, by_doc), counts)
+        (
+            Informative {
+                index: self,
+                flags,
+                counts,
+            },
+            counts_of_pairs,
+        )
     }
 
     /// Pairs sharing an LSH band key (all rows of one band of the signature equal): within a
