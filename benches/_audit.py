@@ -1,4 +1,5 @@
-"""Runs the shardguard binary on one file for the scoring scripts beside this one."""
+"""Helpers of the scripts beside this one: run the shardguard binary on one file, and make the
+venv a peer comparison installs its tools into."""
 
 import json
 import os
@@ -30,3 +31,14 @@ def run_audit(binary: str, parquet: str, detectors: str, threads, table: str, co
         if peak_memory:
             return summary, table, wall, usage.ru_maxrss * 1024
         return summary, table, wall
+
+
+def ensure_venv(venv: Path, packages: list) -> Path:
+    """Creates `venv` if needed and installs `packages` into it; returns its python."""
+    import sys
+
+    py = venv / "bin" / "python"
+    if not py.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(py), "-m", "pip", "install", "-q", *packages], check=True)
+    return py

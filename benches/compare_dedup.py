@@ -51,14 +51,6 @@ json.dump({"seconds": seconds, "roots": roots}, sys.stdout)
 '''
 
 
-def ensure_venv(venv: Path) -> Path:
-    py = venv / "bin" / "python"
-    if not py.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(py), "-m", "pip", "install", "-q", *PEERS], check=True)
-    return py
-
-
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("parquet", nargs="?", default=str(ROOT.parent / "shared/data/dedup/dev.parquet"))
@@ -68,7 +60,7 @@ def main() -> int:
 
     import pyarrow.parquet as pq
     sys.path.insert(0, str(ROOT / "benches"))
-    from _audit import run_audit
+    from _audit import ensure_venv, run_audit
     from score_dedup import score
 
     gold = pq.read_table(args.parquet, columns=["cluster_id", "edit"]).to_pylist()
@@ -80,7 +72,7 @@ def main() -> int:
         gold, dict(zip(row, rec.column("dup_cluster").to_pylist())),
         dict(zip(row, rec.column("dup_keep").to_pylist()))))}
 
-    py = ensure_venv(Path(args.venv))
+    py = ensure_venv(Path(args.venv), PEERS)
     r = subprocess.run([str(py), "-c", PEER_CODE, args.parquet], capture_output=True, text=True)
     if r.returncode != 0:
         print(r.stderr, file=sys.stderr)

@@ -69,14 +69,6 @@ json.dump(out, sys.stdout)
 '''
 
 
-def ensure_venv(venv: Path) -> Path:
-    py = venv / "bin" / "python"
-    if not py.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(py), "-m", "pip", "install", "-q", *PEERS], check=True)
-    return py
-
-
 def f1(preds, docs, labels):
     res = {}
     for lab in labels:
@@ -106,7 +98,7 @@ def main() -> int:
     mb = sum(len((d["text"] or "").encode()) for d in docs) / 1e6
 
     sys.path.insert(0, str(ROOT / "benches"))
-    from _audit import run_audit
+    from _audit import ensure_venv, run_audit
     summary, f, _ = run_audit(args.bin, args.parquet, "pii,secret", 1, "findings",
                               ["row", "kind", "start_byte", "end_byte"])
     sg = [[] for _ in docs]
@@ -125,7 +117,7 @@ def main() -> int:
     sg_seconds = big_summary["elapsed_seconds"] / reps
     tools = {"shardguard": {"seconds": sg_seconds, "preds": sg}}
 
-    py = ensure_venv(Path(args.venv))
+    py = ensure_venv(Path(args.venv), PEERS)
     r = subprocess.run([str(py), "-c", PEER_CODE, args.parquet], capture_output=True, text=True)
     if r.returncode != 0:
         print(r.stderr, file=sys.stderr)

@@ -115,6 +115,34 @@ fn table(
         .unbind())
 }
 
+/// The Arrow data a method was given (anything with the Arrow PyCapsule interface).
+fn arrow_input(data: &Bound<'_, PyAny>, method: &str) -> PyResult<AnyRecordBatch> {
+    data.extract().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "{method}() takes Arrow data (pyarrow Table/RecordBatch/RecordBatchReader, polars, duckdb, ... with __arrow_c_stream__), not {}",
+            data.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+        ))
+    })
+}
+
+/// Every batch of `reader` with the row its first record is, counting from `first_row`; a
+/// batch that fails to import is an error naming the row it would have started at.
+fn numbered_batches(
+    reader: impl IntoIterator<Item = Result<RecordBatch, arrow::error::ArrowError>>,
+    shard: &str,
+    first_row: i64,
+) -> Result<Vec<(i64, RecordBatch)>, Error> {
+    let mut batches = Vec::new();
+    let mut row = first_row;
+    for b in reader {
+        let b = b.map_err(|e| Error::shard(shard, crate::Location::Row(row), e))?;
+        let n = b.num_rows() as i64;
+        batches.push((row, b));
+        row += n;
+    }
+    Ok(batches)
+}
+
 /// `(findings, records, summary_json)`; the tables are `None` when written to a directory.
 type AuditOutput = (Option<Py<PyAny>>, Option<Py<PyAny>>, String);
 
@@ -201,27 +229,14 @@ impl _Auditor {
         shard: String,
         first_row: i64,
     ) -> PyResult<(Py<PyAny>, Py<PyAny>)> {
-        let input: AnyRecordBatch = data.extract().map_err(|_| {
-            PyTypeError::new_err(format!(
-                "scan() takes Arrow data (pyarrow Table/RecordBatch/RecordBatchReader, polars, duckdb, ... with __arrow_c_stream__), not {}",
-                data.get_type().name().map(|n| n.to_string()).unwrap_or_default()
-            ))
-        })?;
-        let reader = input.into_reader()?;
+        let reader = arrow_input(data, "scan")?.into_reader()?;
         let cols = self
             .scanner
             .resolve_columns(&reader.schema(), &shard)
             .map_err(to_py)?;
         let scanner = self.scanner.clone();
         let result = py.detach(|| -> Result<_, Error> {
-            let mut batches = Vec::new();
-            let mut row = first_row;
-            for b in reader {
-                let b = b.map_err(|e| Error::shard(&shard, crate::Location::Row(row), e))?;
-                let n = b.num_rows() as i64;
-                batches.push((row, b));
-                row += n;
-            }
+            let batches = numbered_batches(reader, &shard, first_row)?;
             self.install(|| {
                 batches
                     .par_iter()
@@ -251,14 +266,7 @@ impl _Auditor {
         shard: String,
         first_row: i64,
     ) -> PyResult<PyDedupState> {
-        let input: AnyRecordBatch =
-            data.extract().map_err(|_| {
-                PyTypeError::new_err(format!(
-                "sketch() takes Arrow data (with __arrow_c_stream__ or __arrow_c_array__), not {}",
-                data.get_type().name().map(|n| n.to_string()).unwrap_or_default()
-            ))
-            })?;
-        let reader = input.into_reader()?;
+        let reader = arrow_input(data, "sketch")?.into_reader()?;
         let cols = self
             .scanner
             .resolve_columns(&reader.schema(), &shard)
@@ -266,14 +274,7 @@ impl _Auditor {
         let scanner = self.scanner.clone();
         let index = py
             .detach(|| -> Result<_, Error> {
-                let mut batches = Vec::new();
-                let mut row = first_row;
-                for b in reader {
-                    let b = b.map_err(|e| Error::shard(&shard, crate::Location::Row(row), e))?;
-                    let n = b.num_rows() as i64;
-                    batches.push((row, b));
-                    row += n;
-                }
+                let batches = numbered_batches(reader, &shard, first_row)?;
                 let parts = self.install(|| {
                     batches
                         .par_iter()
@@ -301,30 +302,18 @@ impl _Auditor {
         shard: String,
     ) -> PyResult<(Py<PyAny>, String)> {
         let mode: crate::redact::RedactMode = mode.parse().map_err(to_py)?;
-        let input: AnyRecordBatch = data.extract().map_err(|_| {
-            PyTypeError::new_err(format!(
-                "redact() takes Arrow data (pyarrow Table/RecordBatch/RecordBatchReader, polars, duckdb, ... with __arrow_c_stream__), not {}",
-                data.get_type().name().map(|n| n.to_string()).unwrap_or_default()
-            ))
-        })?;
-        let reader = input.into_reader()?;
+        let reader = arrow_input(data, "redact")?.into_reader()?;
         let schema = reader.schema();
         self.scanner
             .resolve_columns(&schema, &shard)
             .map_err(to_py)?;
         let redactor = crate::redact::Redactor::new(self.scanner.clone(), mode);
         let result = py.detach(|| -> Result<_, Error> {
-            let mut batches = Vec::new();
-            let mut row = 0i64;
-            for b in reader {
-                let b = b.map_err(|e| Error::shard(&shard, crate::Location::Row(row), e))?;
-                row += b.num_rows() as i64;
-                batches.push(b);
-            }
+            let batches = numbered_batches(reader, &shard, 0)?;
             let parts = self.install(|| {
                 batches
                     .par_iter()
-                    .map(|b| {
+                    .map(|(_, b)| {
                         let mut c = crate::redact::RedactCounts::default();
                         redactor.redact_batch(b, &shard, &mut c).map(|b| (b, c))
                     })
