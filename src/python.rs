@@ -462,11 +462,7 @@ impl PyDedupState {
             ..d
         };
         if let Some(s) = self.index.settings() {
-            cfg.shingle = s.shingle;
-            cfg.permutations = s.permutations;
-            cfg.anchor_bits = s.anchor_bits;
-            cfg.max_anchors = s.max_anchors;
-            cfg.min_passage_bytes = s.min_passage_bytes;
+            s.apply_to(&mut cfg);
         }
         cfg.validate()
             .map_err(|m| ConfigError::new_err(format!("dedup: {m}")))?;

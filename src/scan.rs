@@ -101,11 +101,8 @@ impl Scanner {
                     None => PiiDetector::default(),
                 })),
                 DetectorId::Secret => detectors.push(Box::new(SecretDetector)),
-                DetectorId::Dedup => config
-                    .rules
-                    .dedup
-                    .validate()
-                    .map_err(|m| Error::Config(format!("dedup: {m}")))?,
+                // Sketched per record in `scan` (its settings are checked below).
+                DetectorId::Dedup => {}
                 other => {
                     return Err(Error::Config(format!(
                         "detector '{other}' is not available in this version"
@@ -113,6 +110,11 @@ impl Scanner {
                 }
             }
         }
+        // Checked whatever the detectors: `sketch` uses them too.
+        rules
+            .dedup
+            .validate()
+            .map_err(|m| Error::Config(format!("dedup: {m}")))?;
         let mut known: Vec<&'static str> = crate::detect::KINDS.iter().map(|(_, k)| *k).collect();
         if !rules.rules.is_empty() {
             let custom = CustomDetector::new(&rules.rules)?;
@@ -341,8 +343,6 @@ impl Scanner {
         let text = text_values(batch, cols, shard)?;
         let text = TextColumn::new(text.as_ref()).ok_or_else(|| not_text(shard, cols))?;
         let cfg = &self.config.rules.dedup;
-        cfg.validate()
-            .map_err(|m| Error::Config(format!("dedup: {m}")))?;
         let mut idx = DedupIndex::new(cfg);
         idx.begin(shard, first_row);
         let mut scratch = dedup::Scratch::default();

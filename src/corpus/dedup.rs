@@ -6,7 +6,7 @@
 //! estimated Jaccard, or containment of the smaller document in the larger — before it joins a
 //! cluster; clusters are the connected components, and the first record of each is kept.
 
-use crate::detect::dedup::{jaccard, DedupConfig, Passage, Shingle, Sketch};
+use crate::detect::dedup::{jaccard, shared_where, DedupConfig, Passage, Shingle, Sketch};
 use crate::{Error, Result};
 use rayon::prelude::*;
 
@@ -43,6 +43,17 @@ impl From<&DedupConfig> for SketchSettings {
             max_anchors: c.max_anchors,
             min_passage_bytes: c.min_passage_bytes,
         }
+    }
+}
+
+impl SketchSettings {
+    /// `cfg` with these sketch settings (its thresholds kept): how an index is clustered.
+    pub fn apply_to(&self, cfg: &mut DedupConfig) {
+        cfg.shingle = self.shingle;
+        cfg.permutations = self.permutations;
+        cfg.anchor_bits = self.anchor_bits;
+        cfg.max_anchors = self.max_anchors;
+        cfg.min_passage_bytes = self.min_passage_bytes;
     }
 }
 
@@ -104,28 +115,15 @@ impl Informative<'_> {
 
     /// Informative anchors two documents share.
     fn shared(&self, a: u32, b: u32) -> usize {
-        let range = |d: u32| {
-            self.index.anchor_offsets[d as usize]..self.index.anchor_offsets[d as usize + 1]
-        };
-        let (ra, rb) = (range(a), range(b));
-        let (xs, ys) = (
-            &self.index.anchors[ra.clone()],
-            &self.index.anchors[rb.clone()],
+        let (oa, ob) = (
+            self.index.anchor_offsets[a as usize],
+            self.index.anchor_offsets[b as usize],
         );
-        let (fx, fy) = (&self.flags[ra], &self.flags[rb]);
-        let (mut i, mut j, mut n) = (0, 0, 0);
-        while i < xs.len() && j < ys.len() {
-            match xs[i].cmp(&ys[j]) {
-                std::cmp::Ordering::Less => i += 1,
-                std::cmp::Ordering::Greater => j += 1,
-                std::cmp::Ordering::Equal => {
-                    n += usize::from(fx[i] && fy[j]);
-                    i += 1;
-                    j += 1;
-                }
-            }
-        }
-        n
+        shared_where(
+            self.index.anchors_of(a),
+            self.index.anchors_of(b),
+            |i, j| self.flags[oa + i] && self.flags[ob + j],
+        )
     }
 }
 

@@ -279,13 +279,6 @@ fn normalize(
     }
 }
 
-/// The normalized form of `text` (see [`sketch`]): what the exact hash is taken over.
-pub fn normalized(text: &str) -> String {
-    let mut out = Vec::new();
-    normalize(text, &mut out, &mut Vec::new(), None);
-    String::from_utf8(out).expect("normalizing keeps UTF-8")
-}
-
 /// Sketches one text; `None` when it is empty or only whitespace (nothing to duplicate).
 pub fn sketch(text: &str, cfg: &DedupConfig, scratch: &mut Scratch) -> Option<Sketch> {
     let words = match cfg.shingle {
@@ -456,13 +449,18 @@ pub fn jaccard(a: &[u32], b: &[u32]) -> f64 {
 
 /// Number of values two sorted, distinct lists share.
 pub fn shared(a: &[u64], b: &[u64]) -> usize {
+    shared_where(a, b, |_, _| true)
+}
+
+/// Number of values two sorted, distinct lists share at positions `(i, j)` that `counts`.
+pub fn shared_where(a: &[u64], b: &[u64], counts: impl Fn(usize, usize) -> bool) -> usize {
     let (mut i, mut j, mut n) = (0, 0, 0);
     while i < a.len() && j < b.len() {
         match a[i].cmp(&b[j]) {
             std::cmp::Ordering::Less => i += 1,
             std::cmp::Ordering::Greater => j += 1,
             std::cmp::Ordering::Equal => {
-                n += 1;
+                n += usize::from(counts(i, j));
                 i += 1;
                 j += 1;
             }
