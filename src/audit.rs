@@ -10,9 +10,11 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::corpus::dedup::DedupIndex;
+use crate::corpus::index::{IndexBuilder, TrainingIndex};
+use crate::corpus::memo::{self, MemoState, ValueCounts, ValueOcc, WindowCounts, WindowOcc};
 use crate::corpus::{CorpusStats, Count};
 use crate::detect::DetectorId;
-use crate::finalize::{dedup_outputs, DedupSummary};
+use crate::finalize::{dedup_outputs, memo_outputs, DedupSummary, MemoSummary};
 use crate::hash::{Key, KeySource};
 use crate::scan::{BatchResult, ScanConfig, Scanner};
 use crate::schema::OUTPUT_VERSION;
@@ -38,6 +40,32 @@ pub struct AuditOptions {
     pub on_shard_error: OnShardError,
     /// Write a copy of every shard with only the records dedup keeps under this directory.
     pub filtered_out: Option<std::path::PathBuf>,
+    /// Bytes of memorization state held in memory before the rest is written to disk
+    /// (`None`: [`DEFAULT_MEMORY_LIMIT`]).
+    pub memory_limit: Option<usize>,
+    /// Check every record against this training index (model outputs).
+    pub check_index: Option<Arc<TrainingIndex>>,
+}
+
+/// What checking model outputs against a training index runs: the values it looks up and the
+/// lookup itself.
+pub const CHECK_DETECTORS: [DetectorId; 3] = [
+    DetectorId::Pii,
+    DetectorId::Secret,
+    DetectorId::Memorization,
+];
+
+/// Memorization state held in memory before it spills to disk.
+pub const DEFAULT_MEMORY_LIMIT: usize = 2 << 30;
+
+/// How a training index is sized.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IndexOptions {
+    /// False-positive rate per window looked up.
+    pub fp_rate: f64,
+    /// Windows the filter is sized for (`None`: the windows of the inputs). Indexes merge only
+    /// when their filters have the same size: give them the same capacity.
+    pub capacity: Option<u64>,
 }
 
 /// The copy of one shard holding only the records dedup keeps.
@@ -128,6 +156,9 @@ pub struct Summary {
     /// The shards copied with only the kept records, with `filtered_out`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filtered: Option<FilteredSummary>,
+    /// PII repetition, repeated contexts and repeated text, when `memorization` counted them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memorization: Option<MemoSummary>,
 }
 
 /// What a count names: every finding, failed shards, one detector or one kind.
@@ -265,6 +296,126 @@ pub fn run(
     sink: &mut dyn Sink,
     progress: &dyn Progress,
 ) -> Result<Summary> {
+    run_with(inputs, opts, key, sink, progress, None).map(|(s, _)| s)
+}
+
+/// Builds the training index of `inputs`: every PII and secret value with its counts and every
+/// token window. The summary counts what was read.
+pub fn build_index(
+    inputs: &[String],
+    opts: &AuditOptions,
+    key: Key,
+    progress: &dyn Progress,
+    index: IndexOptions,
+) -> Result<(TrainingIndex, Summary)> {
+    let mut opts = opts.clone();
+    opts.check_index = None;
+    opts.filtered_out = None;
+    let d = &mut opts.scan.detectors;
+    d.retain(|d| matches!(d, DetectorId::Pii | DetectorId::Secret));
+    d.push(DetectorId::Memorization);
+    let (summary, built) = run_with(
+        inputs,
+        &opts,
+        key,
+        &mut crate::sink::NullSink,
+        progress,
+        Some(index),
+    )?;
+    Ok((built.expect("an index was asked for"), summary))
+}
+
+/// Memorization state written to disk, one file per partition and list, in a temporary
+/// directory removed when dropped.
+struct Spill {
+    base: Option<std::path::PathBuf>,
+    dir: Option<tempfile::TempDir>,
+    bytes: u64,
+}
+
+impl Spill {
+    fn write(&mut self, state: &mut MemoState) -> Result<()> {
+        let dir = match &self.dir {
+            Some(d) => d.path().to_path_buf(),
+            None => {
+                let b = tempfile::Builder::new()
+                    .prefix(".shardguard-spill-")
+                    .clone();
+                let d = match &self.base {
+                    Some(base) => b.tempdir_in(base),
+                    None => b.tempdir(),
+                }
+                .map_err(|e| {
+                    Error::output(self.base.as_deref().unwrap_or(std::path::Path::new(".")), e)
+                })?;
+                let p = d.path().to_path_buf();
+                self.dir = Some(d);
+                p
+            }
+        };
+        let mut buf = Vec::new();
+        for p in 0..memo::PARTITIONS {
+            let (v, w) = state.take(p);
+            for (name, enc) in [("values", true), ("windows", false)] {
+                buf.clear();
+                if enc {
+                    memo::encode_values(&v, &mut buf);
+                } else {
+                    memo::encode_windows(&w, &mut buf);
+                }
+                if buf.is_empty() {
+                    continue;
+                }
+                let path = dir.join(format!("{name}-{p:02}"));
+                use std::io::Write;
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .and_then(|mut f| f.write_all(&buf))
+                    .map_err(|e| Error::output(&path, e))?;
+                self.bytes += buf.len() as u64;
+            }
+        }
+        Ok(())
+    }
+
+    fn read(&self, name: &str, p: usize) -> Result<Vec<u8>> {
+        let Some(d) = &self.dir else {
+            return Ok(Vec::new());
+        };
+        let path = d.path().join(format!("{name}-{p:02}"));
+        match std::fs::read(&path) {
+            Ok(b) => Ok(b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(Error::io(&path, e)),
+        }
+    }
+
+    /// Partition `p`'s windows: on disk, then in memory (taken out of `state`).
+    fn windows(&self, state: &mut MemoState, p: usize) -> Result<Vec<WindowOcc>> {
+        let mut out = Vec::new();
+        memo::decode_windows(&self.read("windows", p)?, &mut out)?;
+        out.append(&mut state.windows[p]);
+        Ok(out)
+    }
+
+    fn values(&self, state: &mut MemoState, p: usize) -> Result<Vec<ValueOcc>> {
+        let mut out = Vec::new();
+        memo::decode_values(&self.read("values", p)?, &mut out)?;
+        out.append(&mut state.values[p]);
+        Ok(out)
+    }
+}
+
+fn run_with(
+    inputs: &[String],
+    opts: &AuditOptions,
+    key: Key,
+    sink: &mut dyn Sink,
+    progress: &dyn Progress,
+    index_opts: Option<IndexOptions>,
+) -> Result<(Summary, Option<TrainingIndex>)> {
     let started = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64());
@@ -277,7 +428,23 @@ pub fn run(
         ));
     }
     let shards = source::expand(inputs, sink.output_dir())?;
-    let scanner = Scanner::new(opts.scan.clone(), key)?;
+    let mut scanner = Scanner::new(opts.scan.clone(), key)?;
+    if index_opts.is_some() {
+        scanner = scanner.collect_all_windows();
+    }
+    if let Some(idx) = &opts.check_index {
+        scanner = scanner.check_against(idx.clone())?;
+    }
+    let memo_on = scanner.collects_memo();
+    // Records wait for the corpus-wide results of dedup and memorization.
+    let hold = dedup || (memo_on && index_opts.is_none());
+    let mut memo = MemoState::default();
+    let mut spill = Spill {
+        base: sink.output_dir().map(|p| p.to_path_buf()),
+        dir: None,
+        bytes: 0,
+    };
+    let memory_limit = opts.memory_limit.unwrap_or(DEFAULT_MEMORY_LIMIT);
 
     let plans: Vec<Result<Arc<Planned>>> = shards
         .par_iter()
@@ -314,12 +481,16 @@ pub fn run(
             for b in r.batches {
                 sink.findings(&b.findings)?;
                 st.stats.merge(&b.stats);
-                match (dedup, &b.dedup) {
-                    (true, Some(d)) => {
-                        index.append(d)?;
-                        held.push((u.shard, b.records));
-                    }
-                    _ => sink.records(&b.records)?,
+                if let Some(d) = &b.dedup {
+                    index.append(d)?;
+                }
+                if let Some(m) = b.memo {
+                    memo.append(m);
+                }
+                if hold {
+                    held.push((u.shard, b.records));
+                } else {
+                    sink.records(&b.records)?;
                 }
             }
             st.skipped_lines += r.bad_lines.len() as u64;
@@ -333,13 +504,18 @@ pub fn run(
                 st.errors.push(e);
             }
         }
+        if memo.bytes() > memory_limit {
+            spill.write(&mut memo)?;
+        }
     }
 
     let mut dedup_summary = None;
     let mut filtered = None;
+    let mut clusters = None;
     if dedup {
-        let clusters = index.cluster(&opts.scan.rules.dedup);
+        let cl = index.cluster(&opts.scan.rules.dedup);
         drop(index);
+        let clusters = clusters.insert(cl);
         if let Some(dir) = &opts.filtered_out {
             let mut keep: Vec<Vec<bool>> = vec![Vec::new(); shards.len()];
             let mut i = 0;
@@ -351,7 +527,7 @@ pub fn run(
         }
         let mut stats: Vec<CorpusStats> = states.iter().map(|s| s.stats.clone()).collect();
         let out = dedup_outputs(
-            &clusters,
+            clusters,
             &held,
             &opts.scan.text_column,
             scanner.key(),
@@ -361,10 +537,82 @@ pub fn run(
             st.stats = s;
         }
         sink.findings(&out.findings)?;
-        for r in &out.records {
-            sink.records(r)?;
+        for (h, r) in held.iter_mut().zip(out.records) {
+            h.1 = r;
         }
         dedup_summary = Some(out.summary);
+    }
+
+    let mut memo_summary = None;
+    let mut built = None;
+    if memo_on {
+        let cfg = &opts.scan.rules.memorization;
+        if let Some(io) = index_opts {
+            let capacity = io.capacity.unwrap_or(memo.window_occurrences);
+            let mut b = IndexBuilder::new(scanner.key(), cfg.window_tokens, io.fp_rate, capacity)?;
+            let mut values = ValueCounts::new(0);
+            let none = WindowCounts::default();
+            for p in 0..memo::PARTITIONS {
+                let mut hashes: Vec<u64> = spill
+                    .windows(&mut memo, p)?
+                    .iter()
+                    .map(|w| w.hash)
+                    .collect();
+                hashes.par_sort_unstable();
+                hashes.dedup();
+                b.add_windows(&hashes);
+                values.sweep(&mut spill.values(&mut memo, p)?, None, &none);
+            }
+            let total: CorpusStats = states.iter().fold(CorpusStats::default(), |mut t, s| {
+                t.merge(&s.stats);
+                t
+            });
+            built = Some(b.finish(values.rows, total.records, total.text_bytes));
+        } else {
+            let mut windows = WindowCounts::default();
+            for p in 0..memo::PARTITIONS {
+                windows.sweep(&mut spill.windows(&mut memo, p)?);
+            }
+            windows.finish();
+            let mut values = ValueCounts::new(memo.records);
+            let cluster_of = |r: u64| {
+                clusters
+                    .as_ref()
+                    .and_then(|c| c.info.get(r as usize).copied().flatten())
+                    .map_or(r, |d| u64::from(d.kept))
+            };
+            let cluster_of: Option<&dyn Fn(u64) -> u64> = clusters
+                .as_ref()
+                .map(|_| &cluster_of as &dyn Fn(u64) -> u64);
+            for p in 0..memo::PARTITIONS {
+                values.sweep(&mut spill.values(&mut memo, p)?, cluster_of, &windows);
+            }
+            values.finish();
+            let mut stats: Vec<CorpusStats> = states.iter().map(|s| s.stats.clone()).collect();
+            let out = memo_outputs(
+                &values,
+                &windows,
+                cfg,
+                &held,
+                &opts.scan.text_column,
+                &mut stats,
+            );
+            for (st, s) in states.iter_mut().zip(stats) {
+                st.stats = s;
+            }
+            sink.findings(&out.findings)?;
+            sink.pii_values(&out.pii_values)?;
+            for (h, r) in held.iter_mut().zip(out.records) {
+                h.1 = r;
+            }
+            let mut s = out.summary;
+            s.spilled_bytes = spill.bytes;
+            memo_summary = Some(s);
+        }
+    }
+    drop(clusters);
+    for (_, r) in &held {
+        sink.records(r)?;
     }
 
     let mut total = CorpusStats::default();
@@ -430,9 +678,10 @@ pub fn run(
         failed_shards: failed,
         dedup: dedup_summary,
         filtered,
+        memorization: memo_summary,
     };
     sink.finish(&summary)?;
-    Ok(summary)
+    Ok((summary, built))
 }
 
 /// Copies every shard audited whole with only its kept records (`keep[shard][row]`), shards in

@@ -1,22 +1,27 @@
-//! Corpus-level results turned into output rows: duplicate findings, the `records` columns they
-//! fill (`dup_cluster`, `dup_keep`, `dedup_count`, `flags`) and the summary's duplicate section.
+//! Corpus-level results turned into output rows: duplicate and memorization findings, the
+//! `records` columns they fill (`dup_cluster`, `dup_keep`, `memorization_risk`, counts, `flags`),
+//! the `pii_values` table and the summary's sections.
 //! Pure: record batches and clusters in, record batches out.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, BooleanArray, Int64Array, ListArray, ListBuilder, RecordBatch, StringArray,
-    StringBuilder,
+    Array, ArrayRef, BooleanArray, Float64Array, Int64Array, ListArray, ListBuilder, RecordBatch,
+    StringArray, StringBuilder,
 };
 use serde::Serialize;
 
 use crate::corpus::dedup::Clusters;
+use crate::corpus::memo::{
+    risk_band, risk_score, Coverage, MemoConfig, ValueCounts, ValueRow, WindowCounts,
+};
 use crate::corpus::CorpusStats;
 use crate::detect::dedup::{EXACT_DUPLICATE, NEAR_DUPLICATE, REPEATED_PASSAGE};
+use crate::detect::memorization::REPEATED_CONTEXT;
 use crate::detect::{DetectorId, Hit};
-use crate::hash::Key;
-use crate::schema::{count_column, FindingsBuilder, Located};
+use crate::hash::{hex128, Key};
+use crate::schema::{count_column, FindingsBuilder, Located, PiiValuesBuilder};
 
 /// The summary's duplicate section.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -264,13 +269,35 @@ fn patch_records(
         .map(|g| clusters.info[g].map(|d| i64::from(d.kept)))
         .collect();
     let keep: BooleanArray = range.clone().map(|g| Some(clusters.is_kept(g))).collect();
-    let dedup_count: Int64Array = range.clone().map(|g| Some(count[g])).collect();
+    add_findings(
+        b,
+        DetectorId::Dedup,
+        &count[range.clone()],
+        &kinds[range],
+        stats,
+        &[
+            ("dup_cluster", Arc::new(cluster)),
+            ("dup_keep", Arc::new(keep)),
+        ],
+    )
+}
+
+/// `b` with `detector`'s findings added: its count column set to `count`, `kinds` (one entry
+/// per finding, per row) merged into `flags` and `stats`, and the `columns` given replaced.
+fn add_findings(
+    b: &RecordBatch,
+    detector: DetectorId,
+    count: &[i64],
+    kinds: &[Vec<&'static str>],
+    stats: &mut CorpusStats,
+    columns: &[(&str, ArrayRef)],
+) -> RecordBatch {
     let old_flags = b
         .column_by_name("flags")
         .and_then(|c| c.as_any().downcast_ref::<ListArray>())
         .expect("records flags");
     let mut flags = ListBuilder::new(StringBuilder::new());
-    for (i, g) in range.enumerate() {
+    for (i, kinds) in kinds.iter().enumerate() {
         let mut f: Vec<String> = {
             let v = old_flags.value(i);
             let v = v
@@ -279,8 +306,8 @@ fn patch_records(
                 .expect("utf8 flags");
             v.iter().flatten().map(str::to_string).collect()
         };
-        stats.observe_more(!f.is_empty(), DetectorId::Dedup, &kinds[g]);
-        f.extend(kinds[g].iter().map(|k| k.to_string()));
+        stats.observe_more(!f.is_empty(), detector, kinds);
+        f.extend(kinds.iter().map(|k| k.to_string()));
         f.sort_unstable();
         f.dedup();
         for k in &f {
@@ -289,18 +316,206 @@ fn patch_records(
         flags.append(true);
     }
     let schema = b.schema();
-    let dedup_col = count_column(DetectorId::Dedup);
+    let count_col = count_column(detector);
+    let count: ArrayRef = Arc::new(Int64Array::from(count.to_vec()));
+    let flags: ArrayRef = Arc::new(flags.finish());
     let cols: Vec<ArrayRef> = schema
         .fields()
         .iter()
         .zip(b.columns())
         .map(|(f, c)| match f.name().as_str() {
-            "dup_cluster" => Arc::new(cluster.clone()) as ArrayRef,
-            "dup_keep" => Arc::new(keep.clone()) as ArrayRef,
-            "flags" => Arc::new(flags.finish_cloned()) as ArrayRef,
-            n if n == dedup_col => Arc::new(dedup_count.clone()) as ArrayRef,
-            _ => c.clone(),
+            "flags" => flags.clone(),
+            n if n == count_col => count.clone(),
+            n => columns
+                .iter()
+                .find(|(name, _)| *name == n)
+                .map_or_else(|| c.clone(), |(_, a)| a.clone()),
         })
         .collect();
     RecordBatch::try_new(schema, cols).expect("same schema")
+}
+
+/// One of the most repeated values, for the summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct RiskyValue {
+    pub value_hash: String,
+    pub kind: &'static str,
+    pub preview: String,
+    pub occurrences: u64,
+    pub documents: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clusters: Option<u64>,
+    pub risk: &'static str,
+    pub first_shard: String,
+    pub first_row: i64,
+}
+
+/// The share of text in repeated windows, overall and in documents holding PII.
+#[derive(Debug, Clone, Serialize)]
+pub struct CoverageSummary {
+    pub window_tokens: usize,
+    pub sampling_rate: f64,
+    pub all_documents: Coverage,
+    pub pii_documents: Coverage,
+}
+
+/// The summary's memorization section.
+#[derive(Debug, Clone, Serialize)]
+pub struct MemoSummary {
+    /// Distinct PII and secret values.
+    pub values: u64,
+    pub occurrences: u64,
+    /// Distinct values by risk band (occurrences: 1, 2-9, 10-99, 100+).
+    pub values_by_risk: BTreeMap<&'static str, u64>,
+    /// Records holding PII, by the risk band of their most repeated value.
+    pub records_by_risk: BTreeMap<&'static str, u64>,
+    pub repeated_contexts: u64,
+    pub riskiest: Vec<RiskyValue>,
+    pub repeated_text: CoverageSummary,
+    /// Bytes of state written to disk because it outgrew the memory limit.
+    pub spilled_bytes: u64,
+}
+
+pub struct MemoOutputs {
+    pub findings: RecordBatch,
+    pub pii_values: RecordBatch,
+    pub records: Vec<RecordBatch>,
+    pub summary: MemoSummary,
+}
+
+/// Values listed in the summary.
+const RISKIEST: usize = 20;
+
+/// Builds `REPEATED_CONTEXT` findings, the `pii_values` table and the records' memorization
+/// columns from the swept counts. `records` are the held `records` batches in input order.
+pub fn memo_outputs(
+    values: &ValueCounts,
+    windows: &WindowCounts,
+    cfg: &MemoConfig,
+    records: &[(usize, RecordBatch)],
+    column: &str,
+    stats: &mut [CorpusStats],
+) -> MemoOutputs {
+    let loc = Locations::new(records);
+    let n = values.record_count.len();
+    let mut findings = FindingsBuilder::default();
+    let mut count = vec![0i64; n];
+    let mut kinds: Vec<Vec<&'static str>> = vec![Vec::new(); n];
+    for c in &values.contexts {
+        let g = c.occ.record as usize;
+        let (_, shard, row, doc_id) = loc.get(g);
+        let hit = Hit {
+            detector: DetectorId::Memorization,
+            kind: REPEATED_CONTEXT,
+            start: c.occ.start_byte as usize,
+            end: c.occ.end_byte as usize,
+            score: risk_score(c.context_documents.max(c.value_occurrences)),
+            preview: String::new(),
+            detail: Some(
+                serde_json::json!({
+                    "value_kind": c.occ.kind,
+                    "context_documents": c.context_documents,
+                    "context_tokens": cfg.window_tokens,
+                    "value_occurrences": c.value_occurrences,
+                    "value_documents": c.value_documents,
+                })
+                .to_string(),
+            ),
+            norm: None,
+        };
+        findings.append(
+            shard,
+            column,
+            &Located {
+                row,
+                doc_id,
+                hit: &hit,
+                start_char: c.occ.start_char as usize,
+                end_char: c.occ.end_char as usize,
+                value_hash: Some(hex128(c.occ.hash)),
+                preview: &c.occ.preview,
+            },
+        );
+        count[g] += 1;
+        kinds[g].push(REPEATED_CONTEXT);
+    }
+
+    let mut table = PiiValuesBuilder::default();
+    let mut values_by_risk: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut occurrences = 0;
+    for r in &values.rows {
+        let (_, shard, row, doc_id) = loc.get(r.first_record as usize);
+        table.append(r, shard, row, doc_id);
+        *values_by_risk.entry(risk_band(r.occurrences)).or_default() += 1;
+        occurrences += r.occurrences;
+    }
+    let mut top: Vec<&ValueRow> = values.rows.iter().collect();
+    top.sort_by(|a, b| {
+        (b.documents, b.occurrences, a.first_record).cmp(&(
+            a.documents,
+            a.occurrences,
+            b.first_record,
+        ))
+    });
+    let riskiest = top
+        .iter()
+        .take(RISKIEST)
+        .map(|r| {
+            let (_, shard, row, _) = loc.get(r.first_record as usize);
+            RiskyValue {
+                value_hash: hex128(r.hash),
+                kind: r.kind,
+                preview: r.preview.clone(),
+                occurrences: r.occurrences,
+                documents: r.documents,
+                clusters: r.clusters,
+                risk: risk_band(r.occurrences),
+                first_shard: shard.to_string(),
+                first_row: row,
+            }
+        })
+        .collect();
+    let mut records_by_risk: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for &c in values.record_count.iter().filter(|&&c| c > 0) {
+        *records_by_risk.entry(risk_band(c)).or_default() += 1;
+    }
+
+    let mut out = Vec::with_capacity(records.len());
+    let mut g = 0;
+    for (shard, b) in records {
+        let range = g..g + b.num_rows();
+        let risk: Float64Array = values.record_count[range.clone()]
+            .iter()
+            .map(|&c| (c > 0).then(|| risk_score(c)))
+            .collect();
+        out.push(add_findings(
+            b,
+            DetectorId::Memorization,
+            &count[range.clone()],
+            &kinds[range.clone()],
+            &mut stats[*shard],
+            &[("memorization_risk", Arc::new(risk))],
+        ));
+        g = range.end;
+    }
+    MemoOutputs {
+        findings: findings.finish(),
+        pii_values: table.finish(),
+        records: out,
+        summary: MemoSummary {
+            values: values.rows.len() as u64,
+            occurrences,
+            values_by_risk,
+            records_by_risk,
+            repeated_contexts: values.contexts.len() as u64,
+            riskiest,
+            repeated_text: CoverageSummary {
+                window_tokens: cfg.window_tokens,
+                sampling_rate: cfg.sampling_rate(),
+                all_documents: windows.all,
+                pii_documents: windows.pii_documents,
+            },
+            spilled_bytes: 0,
+        },
+    }
 }

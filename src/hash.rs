@@ -87,6 +87,20 @@ impl Key {
         }
     }
 
+    /// The key from a file, else `SHARDGUARD_KEY`; an error when neither is given (artefacts
+    /// that persist must be keyed by a user secret, never a silent default).
+    pub fn require(key_file: Option<&std::path::Path>, what: &str) -> Result<Self> {
+        let env = std::env::var(KEY_ENV).is_ok_and(|v| !v.trim().is_empty());
+        if key_file.is_none() && !env {
+            return Err(Error::Config(format!(
+                "{what} needs a secret key: give --key-file FILE or set {KEY_ENV} (hex, at least \
+                 32 digits; `openssl rand -hex 32` makes one); use the same key to index and to \
+                 check"
+            )));
+        }
+        Self::resolve(key_file)
+    }
+
     pub fn source(&self) -> KeySource {
         self.source
     }
@@ -101,14 +115,28 @@ impl Key {
 
     /// 128-bit keyed hash of `value`, as 32 hex digits.
     pub fn hash_hex(&self, value: &[u8]) -> String {
-        let h = blake3::keyed_hash(&self.bytes, value);
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        h.as_bytes()[..16]
-            .iter()
-            .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]])
-            .map(char::from)
-            .collect()
+        hex128(self.hash128(value))
     }
+
+    /// 128-bit keyed hash of `value` (the first 16 bytes of keyed BLAKE3, big-endian, so its
+    /// hex is [`hash_hex`](Self::hash_hex)).
+    pub fn hash128(&self, value: &[u8]) -> u128 {
+        let h = blake3::keyed_hash(&self.bytes, value);
+        u128::from_be_bytes(h.as_bytes()[..16].try_into().expect("16 bytes"))
+    }
+
+    /// A 64-bit seed derived from the key for one purpose (`context` names it).
+    pub fn seed64(&self, context: &str) -> u64 {
+        let mut h = blake3::Hasher::new_derive_key("shardguard seed v1");
+        h.update(&self.bytes);
+        h.update(context.as_bytes());
+        u64::from_le_bytes(h.finalize().as_bytes()[..8].try_into().expect("8 bytes"))
+    }
+}
+
+/// A 128-bit hash as 32 hex digits.
+pub fn hex128(h: u128) -> String {
+    format!("{h:032x}")
 }
 
 #[cfg(test)]

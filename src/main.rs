@@ -63,7 +63,24 @@ enum Command {
     /// Write copies of shards with every finding replaced (same format, columns and row order).
     #[command(after_help = REDACT_HELP)]
     Redact(RedactArgs),
+    /// Build a training-data index: keyed hashes of PII values with their counts and of every
+    /// token window (no raw values, no text).
+    #[command(after_help = INDEX_HELP)]
+    Index(IndexArgs),
+    /// Check model outputs against a training index: MEMORIZED_PII and VERBATIM_SPAN findings.
+    #[command(after_help = INDEX_HELP)]
+    Check(CheckArgs),
 }
+
+const INDEX_HELP: &str = "\
+Examples:
+  openssl rand -hex 32 > key.hex
+  shardguard index train/ --out train.sgindex --key-file key.hex
+  shardguard check --index train.sgindex outputs.jsonl --out leak --key-file key.hex \\
+      --fail-on 'MEMORIZED_PII>0'
+
+Both need the same secret key (--key-file or SHARDGUARD_KEY): the index holds only keyed
+hashes, useless without it.";
 
 const REDACT_HELP: &str = "\
 Examples:
@@ -133,6 +150,41 @@ enum Policy {
     Fail,
 }
 
+/// Options shared by `audit`, `index` and `check`: what to read and how.
+#[derive(clap::Args)]
+struct ReadArgs {
+    /// Column holding the text to audit.
+    #[arg(long, default_value = "text", value_name = "NAME")]
+    text_column: String,
+    /// Column identifying each record [default: `id` or `doc_id` when present].
+    #[arg(long, value_name = "NAME")]
+    id_column: Option<String>,
+    /// Rules file (TOML): kinds to report, phone regions, allowlists, custom patterns.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Worker threads [default: all cores].
+    #[arg(long, short = 'j', value_name = "N")]
+    threads: Option<usize>,
+    /// Rows per batch.
+    #[arg(long, default_value_t = shardguard::source::DEFAULT_BATCH_SIZE, value_name = "ROWS")]
+    batch_size: usize,
+    /// A shard that cannot be read: skip it (reported, exit 2) or stop.
+    #[arg(long, value_enum, default_value = "skip")]
+    on_shard_error: Policy,
+    /// A JSONL line that is not valid UTF-8 or JSON: skip it (reported) or fail the shard.
+    #[arg(long, value_enum, default_value = "skip")]
+    on_bad_line: Policy,
+    /// Hex key for value_hash and token windows (else $SHARDGUARD_KEY).
+    #[arg(long, value_name = "FILE")]
+    key_file: Option<PathBuf>,
+    /// No progress bar and no summary on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Print the summary as JSON to stdout.
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Parser)]
 struct AuditArgs {
     /// Parquet, Arrow IPC or JSONL(.gz|.zst) files, directories (searched recursively) or globs.
@@ -145,50 +197,67 @@ struct AuditArgs {
     /// copy of each duplicate cluster) under DIR.
     #[arg(long, value_name = "DIR")]
     filtered_out: Option<PathBuf>,
-    /// Column holding the text to audit.
-    #[arg(long, default_value = "text", value_name = "NAME")]
-    text_column: String,
-    /// Column identifying each record [default: `id` or `doc_id` when present].
-    #[arg(long, value_name = "NAME")]
-    id_column: Option<String>,
     /// Column holding a class label (used by label-aware detectors).
     #[arg(long, value_name = "NAME")]
     label_column: Option<String>,
-    /// Rules file (TOML): kinds to report, phone regions, allowlists, custom patterns.
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-
     /// Detectors to run, comma-separated [default: all available].
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     detectors: Vec<String>,
-    /// Worker threads [default: all cores].
-    #[arg(long, short = 'j', value_name = "N")]
-    threads: Option<usize>,
     /// Exit with code 1 when a count exceeds a limit, e.g. `unicode>0`, `BIDI_CONTROL>=1`,
     /// `any>10`, `failed_shards>0`. Repeat or comma-separate.
     #[arg(long, value_delimiter = ',', value_name = "EXPR")]
     fail_on: Vec<String>,
-    /// Rows per batch.
-    #[arg(long, default_value_t = shardguard::source::DEFAULT_BATCH_SIZE, value_name = "ROWS")]
-    batch_size: usize,
-    /// A shard that cannot be read: skip it (reported, exit 2) or stop the audit.
-    #[arg(long, value_enum, default_value = "skip")]
-    on_shard_error: Policy,
-    /// A JSONL line that is not valid UTF-8 or JSON: skip it (reported) or fail the shard.
-    #[arg(long, value_enum, default_value = "skip")]
-    on_bad_line: Policy,
-    /// Hex key for value_hash (else $SHARDGUARD_KEY, else a random per-run key).
-    #[arg(long, value_name = "FILE")]
-    key_file: Option<PathBuf>,
     /// Put raw found values in `preview` instead of masked ones.
     #[arg(long)]
     reveal: bool,
-    /// No progress bar and no summary on stderr.
-    #[arg(long, short)]
-    quiet: bool,
-    /// Print summary.json to stdout.
+    /// Memorization state held in memory before the rest spills to disk, in MiB.
+    #[arg(long, value_name = "MIB")]
+    memory_limit: Option<usize>,
+    #[command(flatten)]
+    read: ReadArgs,
+}
+
+#[derive(Parser)]
+struct IndexArgs {
+    /// Training shards: Parquet, Arrow IPC or JSONL(.gz|.zst) files, directories or globs.
+    #[arg(required = true, value_name = "INPUT")]
+    inputs: Vec<String>,
+    /// The index file to write.
+    #[arg(long, short, value_name = "INDEX")]
+    out: PathBuf,
+    /// False-positive rate of the window filter, per window looked up.
+    #[arg(long, default_value_t = 1e-6, value_name = "RATE")]
+    fp_rate: f64,
+    /// Windows the filter is sized for [default: the windows of the inputs]. Indexes merge only
+    /// when built with the same capacity and rate.
+    #[arg(long, value_name = "N")]
+    capacity: Option<u64>,
+    /// State held in memory before the rest spills to disk, in MiB.
+    #[arg(long, value_name = "MIB")]
+    memory_limit: Option<usize>,
+    #[command(flatten)]
+    read: ReadArgs,
+}
+
+#[derive(Parser)]
+struct CheckArgs {
+    /// The training index (`shardguard index`).
+    #[arg(long, value_name = "INDEX")]
+    index: PathBuf,
+    /// Model outputs: Parquet, Arrow IPC or JSONL(.gz|.zst) files, directories or globs.
+    #[arg(required = true, value_name = "OUTPUTS")]
+    inputs: Vec<String>,
+    /// Output directory (created if needed).
+    #[arg(long, short, value_name = "DIR")]
+    out: PathBuf,
+    /// Exit with code 1 when a count exceeds a limit, e.g. `MEMORIZED_PII>0`.
+    #[arg(long, value_delimiter = ',', value_name = "EXPR")]
+    fail_on: Vec<String>,
+    /// Put raw found values in `preview` instead of masked ones.
     #[arg(long)]
-    json: bool,
+    reveal: bool,
+    #[command(flatten)]
+    read: ReadArgs,
 }
 
 /// `NAME>N` or `NAME>=N`.
@@ -265,50 +334,49 @@ fn policy(p: Policy) -> (OnShardError, OnBadLine) {
     }
 }
 
-fn audit_cmd(a: AuditArgs) -> Result<ExitCode, Error> {
-    let fail_on = a
-        .fail_on
+fn parse_fail_on(exprs: &[String]) -> Result<Vec<FailOn>, Error> {
+    exprs
         .iter()
         .filter(|s| !s.trim().is_empty())
         .map(|s| FailOn::parse(s))
-        .collect::<Result<Vec<_>, _>>()?;
-    let detectors = if a.detectors.is_empty() {
-        DetectorId::AVAILABLE.to_vec()
-    } else {
-        a.detectors
-            .iter()
-            .map(|d| d.parse())
-            .collect::<Result<Vec<DetectorId>, _>>()?
-    };
-    if a.batch_size == 0 {
+        .collect()
+}
+
+/// Audit options from the shared arguments (detectors, reveal and the rest left default).
+fn options(r: &ReadArgs, detectors: Vec<DetectorId>) -> Result<AuditOptions, Error> {
+    if r.batch_size == 0 {
         return Err(Error::Config("--batch-size must be at least 1".into()));
     }
-    let key = Key::resolve(a.key_file.as_deref())?;
-    let opts = AuditOptions {
+    Ok(AuditOptions {
         scan: ScanConfig {
-            text_column: a.text_column,
-            id_column: a.id_column,
-            label_column: a.label_column,
+            text_column: r.text_column.clone(),
+            id_column: r.id_column.clone(),
             detectors,
-            reveal: a.reveal,
-            rules: match &a.config {
+            rules: match &r.config {
                 Some(p) => shardguard::rules::RulesConfig::from_toml_file(p)?,
                 None => Default::default(),
             },
+            ..ScanConfig::default()
         },
         read: ReadOptions {
-            batch_size: a.batch_size,
-            on_bad_line: policy(a.on_bad_line).1,
+            batch_size: r.batch_size,
+            on_bad_line: policy(r.on_bad_line).1,
         },
-        on_shard_error: policy(a.on_shard_error).0,
-        filtered_out: a.filtered_out,
-    };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(a.threads.unwrap_or(0))
+        on_shard_error: policy(r.on_shard_error).0,
+        ..AuditOptions::default()
+    })
+}
+
+fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool, Error> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
         .build()
-        .map_err(|e| Error::Config(format!("cannot start worker threads: {e}")))?;
-    let show_bar = !a.quiet && std::io::stderr().is_terminal();
-    let progress = Bar {
+        .map_err(|e| Error::Config(format!("cannot start worker threads: {e}")))
+}
+
+fn progress(quiet: bool) -> Bar {
+    let show_bar = !quiet && std::io::stderr().is_terminal();
+    Bar {
         bar: show_bar.then(|| {
             let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
             b.set_style(
@@ -322,21 +390,29 @@ fn audit_cmd(a: AuditArgs) -> Result<ExitCode, Error> {
         records: AtomicU64::new(0),
         text_bytes: AtomicU64::new(0),
         t0: Instant::now(),
-    };
-    let mut sink = DirSink::create(&a.out)?;
-    let summary = pool.install(|| audit::run(&a.inputs, &opts, key, &mut sink, &progress))?;
-    if let Some(b) = &progress.bar {
-        b.finish_and_clear();
     }
-    if a.json {
-        let mut out = std::io::stdout().lock();
-        let json = serde_json::to_string_pretty(&summary).unwrap_or_default();
-        // A closed pipe (`| head`) is not an error worth reporting.
-        let _ = writeln!(out, "{json}");
+}
+
+fn print_json<T: serde::Serialize>(v: &T) {
+    let mut out = std::io::stdout().lock();
+    let json = serde_json::to_string_pretty(v).unwrap_or_default();
+    // A closed pipe (`| head`) is not an error worth reporting.
+    let _ = writeln!(out, "{json}");
+}
+
+/// Reports an audit (or a check) and turns it into an exit code.
+fn conclude(
+    summary: &Summary,
+    r: &ReadArgs,
+    fail_on: &[FailOn],
+    out: &std::path::Path,
+) -> ExitCode {
+    if r.json {
+        print_json(summary);
     }
-    let matched: Vec<&FailOn> = fail_on.iter().filter(|f| f.matches(&summary)).collect();
-    if !a.quiet {
-        report(&summary, &a.out);
+    let matched: Vec<&FailOn> = fail_on.iter().filter(|f| f.matches(summary)).collect();
+    if !r.quiet {
+        report(summary, out);
         for f in &matched {
             eprintln!("fail-on matched: {}", f.text);
         }
@@ -345,13 +421,116 @@ fn audit_cmd(a: AuditArgs) -> Result<ExitCode, Error> {
         .filtered
         .as_ref()
         .is_some_and(|f| f.shards.iter().any(|s| s.error.is_some()));
-    Ok(if summary.shards_failed > 0 || copy_failed {
+    if summary.shards_failed > 0 || copy_failed {
         ExitCode::from(2)
     } else if !matched.is_empty() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+fn audit_cmd(a: AuditArgs) -> Result<ExitCode, Error> {
+    let fail_on = parse_fail_on(&a.fail_on)?;
+    let detectors = if a.detectors.is_empty() {
+        DetectorId::AVAILABLE.to_vec()
+    } else {
+        a.detectors
+            .iter()
+            .map(|d| d.parse())
+            .collect::<Result<Vec<DetectorId>, _>>()?
+    };
+    let key = Key::resolve(a.read.key_file.as_deref())?;
+    let mut opts = options(&a.read, detectors)?;
+    opts.scan.label_column = a.label_column;
+    opts.scan.reveal = a.reveal;
+    opts.filtered_out = a.filtered_out;
+    opts.memory_limit = a.memory_limit.map(|m| m << 20);
+    let progress = progress(a.read.quiet);
+    let mut sink = DirSink::create(&a.out)?;
+    let summary = pool(a.read.threads)?
+        .install(|| audit::run(&a.inputs, &opts, key, &mut sink, &progress))?;
+    if let Some(b) = &progress.bar {
+        b.finish_and_clear();
+    }
+    Ok(conclude(&summary, &a.read, &fail_on, &a.out))
+}
+
+fn index_cmd(a: IndexArgs) -> Result<ExitCode, Error> {
+    let key = Key::require(a.read.key_file.as_deref(), "an index")?;
+    let mut opts = options(&a.read, vec![DetectorId::Pii, DetectorId::Secret])?;
+    opts.memory_limit = a.memory_limit.map(|m| m << 20);
+    let index_opts = audit::IndexOptions {
+        fp_rate: a.fp_rate,
+        capacity: a.capacity,
+    };
+    let progress = progress(a.read.quiet);
+    let (index, summary) = pool(a.read.threads)?
+        .install(|| audit::build_index(&a.inputs, &opts, key, &progress, index_opts))?;
+    if let Some(b) = &progress.bar {
+        b.finish_and_clear();
+    }
+    let bytes = index.to_bytes();
+    shardguard::sink::write_atomic(&a.out, &bytes)?;
+    let h = index.header();
+    if a.read.json {
+        print_json(&serde_json::json!({
+            "index": a.out,
+            "bytes": bytes.len(),
+            "header": h,
+            "summary": summary,
+        }));
+    }
+    if !a.read.quiet {
+        eprintln!(
+            "indexed {} records ({:.2} MB of text) in {} shards in {:.2}s",
+            summary.records,
+            summary.text_bytes as f64 / 1e6,
+            summary.shards_total,
+            summary.elapsed_seconds
+        );
+        eprintln!(
+            "  {} distinct PII/secret values, {} distinct {}-word windows",
+            h.values, h.windows, h.window_tokens
+        );
+        eprintln!(
+            "  filter: {} bits, {} hashes, sized for {} windows at fp-rate {:e}; expected {:.2e}",
+            h.bloom_bits, h.bloom_hashes, h.capacity, h.fp_rate, h.expected_fp_rate
+        );
+        eprintln!(
+            "  {} written: {:.2} MB ({:.1} MB per GB of text)",
+            a.out.display(),
+            bytes.len() as f64 / 1e6,
+            bytes.len() as f64 / (summary.text_bytes.max(1) as f64 / 1e9) / 1e6
+        );
+        for f in &summary.failed_shards {
+            eprintln!("error: {}", f.error);
+        }
+    }
+    Ok(if summary.shards_failed > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
     })
+}
+
+fn check_cmd(a: CheckArgs) -> Result<ExitCode, Error> {
+    let fail_on = parse_fail_on(&a.fail_on)?;
+    let key = Key::require(a.read.key_file.as_deref(), "checking against an index")?;
+    let bytes = std::fs::read(&a.index).map_err(|e| Error::io(&a.index, e))?;
+    let index = shardguard::corpus::index::TrainingIndex::from_bytes(&bytes)
+        .map_err(|e| Error::Config(format!("{}: {e}", a.index.display())))?;
+    let mut opts = options(&a.read, audit::CHECK_DETECTORS.to_vec())?;
+    opts.scan.reveal = a.reveal;
+    opts.check_index = Some(std::sync::Arc::new(index));
+    let progress = progress(a.read.quiet);
+    let mut sink = DirSink::create(&a.out)?;
+    let summary = pool(a.read.threads)?
+        .install(|| audit::run(&a.inputs, &opts, key, &mut sink, &progress))?;
+    if let Some(b) = &progress.bar {
+        b.finish_and_clear();
+    }
+    Ok(conclude(&summary, &a.read, &fail_on, &a.out))
 }
 
 fn report(s: &Summary, out: &std::path::Path) {
@@ -396,6 +575,23 @@ fn report(s: &Summary, out: &std::path::Path) {
                 let _ = writeln!(e, "error: filtered copy of {}: {err}", sh.shard);
             }
         }
+    }
+    if let Some(m) = &s.memorization {
+        let t = &m.repeated_text;
+        let _ = writeln!(
+            e,
+            "memorization: {} distinct PII values ({} occurrences) by risk {:?}; {} with a \
+             repeated {}-word context; repeated windows cover {:.1}% ±{:.1}% of text ({:.1}% in \
+             PII documents)",
+            m.values,
+            m.occurrences,
+            m.values_by_risk,
+            m.repeated_contexts,
+            t.window_tokens,
+            100.0 * t.all_documents.repeated_share,
+            100.0 * t.all_documents.error_95,
+            100.0 * t.pii_documents.repeated_share,
+        );
     }
     let _ = writeln!(e, "outputs in {}", out.display());
 }
@@ -476,6 +672,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Audit(a) => audit_cmd(a),
         Command::Redact(a) => redact_cmd(a),
+        Command::Index(a) => index_cmd(a),
+        Command::Check(a) => check_cmd(a),
     };
     match result {
         Ok(code) => code,

@@ -18,7 +18,7 @@ use crate::detect::DetectorId;
 use crate::hash::{Key, KeySource};
 use crate::rules::RulesConfig;
 use crate::scan::{ScanConfig, Scanner};
-use crate::schema::{findings_schema, records_schema};
+use crate::schema::{findings_schema, pii_values_schema, records_schema};
 use crate::sink::{DirSink, MemorySink};
 use crate::source::{OnBadLine, ReadOptions};
 use crate::text::{text_array, TextColumn};
@@ -143,8 +143,14 @@ fn numbered_batches(
     Ok(batches)
 }
 
-/// `(findings, records, summary_json)`; the tables are `None` when written to a directory.
-type AuditOutput = (Option<Py<PyAny>>, Option<Py<PyAny>>, String);
+/// `(findings, records, pii_values, summary_json)`; the tables are `None` when written to a
+/// directory (`pii_values` also when memorization did not run).
+type AuditOutput = (
+    Option<Py<PyAny>>,
+    Option<Py<PyAny>>,
+    Option<Py<PyAny>>,
+    String,
+);
 
 #[pymethods]
 impl _Auditor {
@@ -198,7 +204,7 @@ impl _Auditor {
                 on_bad_line: policy(on_bad_line)?.1,
             },
             on_shard_error: policy(on_shard_error)?.0,
-            filtered_out: None,
+            ..AuditOptions::default()
         };
         let pool = match threads {
             None => None,
@@ -334,19 +340,28 @@ impl _Auditor {
     }
 
     /// Audits files, directories or globs. With `out`, writes the output files there and returns
-    /// `(None, None, summary_json)`; without, returns `(findings, records, summary_json)`. With
-    /// `filtered_out`, also writes the shards with only the records dedup keeps there.
-    #[pyo3(signature = (inputs, out=None, filtered_out=None))]
+    /// `(None, None, None, summary_json)`; without, returns the tables. With `filtered_out`, also
+    /// writes the shards with only the records dedup keeps there. With `index`, checks every
+    /// record against that training index (model outputs).
+    #[pyo3(signature = (inputs, out=None, filtered_out=None, index=None, memory_limit=None))]
     fn audit(
         &self,
         py: Python<'_>,
         inputs: Vec<String>,
         out: Option<std::path::PathBuf>,
         filtered_out: Option<std::path::PathBuf>,
+        index: Option<&PyIndex>,
+        memory_limit: Option<usize>,
     ) -> PyResult<AuditOutput> {
         let key = self.key().map_err(to_py)?;
         let mut opts = self.opts.clone();
         opts.filtered_out = filtered_out;
+        opts.memory_limit = memory_limit;
+        if let Some(i) = index {
+            self.require_user_key("checking against an index")?;
+            opts.check_index = Some(i.index.clone());
+            opts.scan.detectors = audit::CHECK_DETECTORS.to_vec();
+        }
         match out {
             Some(dir) => {
                 let summary = py
@@ -356,6 +371,7 @@ impl _Auditor {
                     })
                     .map_err(to_py)?;
                 Ok((
+                    None,
                     None,
                     None,
                     serde_json::to_string(&summary).unwrap_or_default(),
@@ -368,13 +384,148 @@ impl _Auditor {
                         self.install(|| audit::run(&inputs, &opts, key, &mut sink, &NoProgress))
                     })
                     .map_err(to_py)?;
+                let pii_values = if summary.memorization.is_some() {
+                    Some(table(py, sink.pii_values, pii_values_schema())?)
+                } else {
+                    None
+                };
                 Ok((
                     Some(table(py, sink.findings, findings_schema())?),
                     Some(table(py, sink.records, records_schema())?),
+                    pii_values,
                     serde_json::to_string(&summary).unwrap_or_default(),
                 ))
             }
         }
+    }
+
+    /// The training index of files, directories or globs (needs a user key).
+    #[pyo3(signature = (inputs, *, fp_rate, capacity=None, memory_limit=None))]
+    fn build_index(
+        &self,
+        py: Python<'_>,
+        inputs: Vec<String>,
+        fp_rate: f64,
+        capacity: Option<u64>,
+        memory_limit: Option<usize>,
+    ) -> PyResult<(PyIndex, String)> {
+        self.require_user_key("an index")?;
+        let key = self.key().map_err(to_py)?;
+        let mut opts = self.opts.clone();
+        opts.memory_limit = memory_limit;
+        let io = audit::IndexOptions { fp_rate, capacity };
+        let (index, summary) = py
+            .detach(|| self.install(|| audit::build_index(&inputs, &opts, key, &NoProgress, io)))
+            .map_err(to_py)?;
+        Ok((
+            PyIndex {
+                index: Arc::new(index),
+            },
+            serde_json::to_string(&summary).unwrap_or_default(),
+        ))
+    }
+
+    /// Findings of Arrow data (model outputs) checked against a training index: PII and
+    /// secrets, `MEMORIZED_PII` and `VERBATIM_SPAN`. Returns `(findings, records)`.
+    #[pyo3(signature = (data, index, *, shard, first_row))]
+    fn check(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        index: &PyIndex,
+        shard: String,
+        first_row: i64,
+    ) -> PyResult<(Py<PyAny>, Py<PyAny>)> {
+        self.require_user_key("checking against an index")?;
+        let mut scan = self.opts.scan.clone();
+        scan.detectors = audit::CHECK_DETECTORS.to_vec();
+        let scanner = Scanner::new(scan, self.key().map_err(to_py)?)
+            .and_then(|s| s.check_against(index.index.clone()))
+            .map_err(to_py)?;
+        let reader = arrow_input(data, "check")?.into_reader()?;
+        let cols = scanner
+            .resolve_columns(&reader.schema(), &shard)
+            .map_err(to_py)?;
+        let results = py
+            .detach(|| -> Result<_, Error> {
+                let batches = numbered_batches(reader, &shard, first_row)?;
+                self.install(|| {
+                    batches
+                        .par_iter()
+                        .map(|(row, b)| scanner.scan(&shard, *row, b, &cols))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+            })
+            .map_err(to_py)?;
+        let (findings, records): (Vec<_>, Vec<_>) =
+            results.into_iter().map(|r| (r.findings, r.records)).unzip();
+        Ok((
+            table(py, findings, findings_schema())?,
+            table(py, records, records_schema())?,
+        ))
+    }
+}
+
+impl _Auditor {
+    fn require_user_key(&self, what: &str) -> PyResult<()> {
+        if self.key_source == KeySource::User {
+            Ok(())
+        } else {
+            Err(ConfigError::new_err(format!(
+                "{what} needs a secret key: pass key=... (hex, at least 32 digits) or set \
+                 SHARDGUARD_KEY; use the same key to build and to check"
+            )))
+        }
+    }
+}
+
+/// A training-data index: keyed hashes of PII values with their counts and a Bloom filter of
+/// token windows. Holds no key: checking needs the auditor's.
+#[pyclass(frozen, module = "shardguard._shardguard", name = "_Index")]
+struct PyIndex {
+    index: Arc<crate::corpus::index::TrainingIndex>,
+}
+
+#[pymethods]
+impl PyIndex {
+    /// An index read from `data` (what `to_bytes` wrote).
+    #[new]
+    fn new(py: Python<'_>, data: Vec<u8>) -> PyResult<Self> {
+        let index = py
+            .detach(|| crate::corpus::index::TrainingIndex::from_bytes(&data))
+            .map_err(to_py)?;
+        Ok(Self {
+            index: Arc::new(index),
+        })
+    }
+
+    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, pyo3::types::PyBytes> {
+        let bytes = py.detach(|| self.index.to_bytes());
+        pyo3::types::PyBytes::new(py, &bytes)
+    }
+
+    /// The header (sizes, false-positive rates, counts) as JSON.
+    fn header_json(&self) -> String {
+        serde_json::to_string(self.index.header()).unwrap_or_default()
+    }
+
+    /// This index and `other`'s (disjoint training data, same key and capacity) together.
+    fn merge(&self, py: Python<'_>, other: &PyIndex) -> PyResult<Self> {
+        py.detach(|| {
+            let mut index = (*self.index).clone();
+            index.merge(&other.index).map(|_| Self {
+                index: Arc::new(index),
+            })
+        })
+        .map_err(to_py)
+    }
+
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, pyo3::types::PyBytes>,))> {
+        let py = slf.py();
+        let bytes = slf.get().to_bytes(py);
+        Ok((slf.get_type().into_any(), (bytes,)))
     }
 }
 
@@ -522,6 +673,7 @@ fn _shardguard(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<_Auditor>()?;
     m.add_class::<PyDedupState>()?;
+    m.add_class::<PyIndex>()?;
     m.add_function(wrap_pyfunction!(random_key_hex, m)?)?;
     m.add_function(wrap_pyfunction!(load_rules_json, m)?)?;
     m.add_function(wrap_pyfunction!(_text_buffer_address, m)?)?;

@@ -45,6 +45,9 @@ pub struct RulesConfig {
     /// `[dedup]`: shingles and thresholds of the duplicate detector.
     #[serde(default)]
     pub dedup: crate::detect::dedup::DedupConfig,
+    /// `[memorization]`: window length and coverage sampling.
+    #[serde(default)]
+    pub memorization: crate::corpus::memo::MemoConfig,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -102,7 +105,7 @@ impl RulesConfig {
 }
 
 /// Kinds are `&'static str` throughout: each distinct custom name is stored once per process.
-fn intern(name: &str) -> &'static str {
+pub(crate) fn intern(name: &str) -> &'static str {
     static NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
     let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(n) = names.iter().find(|n| **n == name) {

@@ -4,9 +4,14 @@
 use arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Schema};
 
+use std::sync::Arc;
+
 use crate::corpus::dedup::DedupIndex;
+use crate::corpus::index::TrainingIndex;
+use crate::corpus::memo::MemoBatch;
 use crate::corpus::CorpusStats;
 use crate::detect::dedup;
+use crate::detect::memorization::{self, Seeds, Valued, Windows};
 use crate::detect::{
     pii::PiiDetector, secret::SecretDetector, unicode::UnicodeDetector, DetectorId, Hit,
     TextDetector,
@@ -73,6 +78,8 @@ pub struct BatchResult {
     pub stats: CorpusStats,
     /// Duplicate sketches of the batch's records, when `dedup` runs.
     pub dedup: Option<DedupIndex>,
+    /// PII values and token windows of the batch's records, when `memorization` counts them.
+    pub memo: Option<MemoBatch>,
 }
 
 /// Configured detectors plus the hashing key. Cheap to share across threads.
@@ -84,6 +91,11 @@ pub struct Scanner {
     kinds: Option<Vec<&'static str>>,
     allow: Allowlist,
     sketching: bool,
+    /// Which windows `memorization` collects (`None`: it does not run or checks an index).
+    memo: Option<Windows>,
+    /// The training index model outputs are checked against.
+    index: Option<Arc<TrainingIndex>>,
+    seeds: Seeds,
 }
 
 impl Scanner {
@@ -103,6 +115,8 @@ impl Scanner {
                 DetectorId::Secret => detectors.push(Box::new(SecretDetector)),
                 // Sketched per record in `scan` (its settings are checked below).
                 DetectorId::Dedup => {}
+                // Collected per record in `scan` from the values found.
+                DetectorId::Memorization => {}
                 other => {
                     return Err(Error::Config(format!(
                         "detector '{other}' is not available in this version"
@@ -115,6 +129,10 @@ impl Scanner {
             .dedup
             .validate()
             .map_err(|m| Error::Config(format!("dedup: {m}")))?;
+        rules
+            .memorization
+            .validate()
+            .map_err(|m| Error::Config(format!("memorization: {m}")))?;
         let mut known: Vec<&'static str> = crate::detect::KINDS.iter().map(|(_, k)| *k).collect();
         if !rules.rules.is_empty() {
             let custom = CustomDetector::new(&rules.rules)?;
@@ -144,6 +162,12 @@ impl Scanner {
         let allow = Allowlist::new(&rules.allow);
         Ok(Self {
             sketching: config.detectors.contains(&DetectorId::Dedup),
+            memo: config
+                .detectors
+                .contains(&DetectorId::Memorization)
+                .then_some(Windows::Sampled),
+            index: None,
+            seeds: Seeds::new(&key),
             config,
             key,
             detectors,
@@ -165,6 +189,30 @@ impl Scanner {
             hits.retain(|h| !self.allow.allows(&text[h.start..h.end], h));
         }
         hits.sort_by(|a, b| (a.start, a.end, a.kind).cmp(&(b.start, b.end, b.kind)));
+    }
+
+    /// Collects every token window (to build a training index) instead of a sample.
+    pub fn collect_all_windows(mut self) -> Self {
+        self.memo = Some(Windows::All);
+        self
+    }
+
+    /// Checks every record against a training index (model outputs): `memorization` then
+    /// reports `MEMORIZED_PII` and `VERBATIM_SPAN` instead of collecting counts.
+    pub fn check_against(mut self, index: Arc<TrainingIndex>) -> Result<Self> {
+        index.check_key(&self.key)?;
+        if index.header().window_tokens != self.config.rules.memorization.window_tokens {
+            // The index decides the window; the config's only matters when collecting.
+            self.config.rules.memorization.window_tokens = index.header().window_tokens;
+        }
+        self.memo = None;
+        self.index = Some(index);
+        Ok(self)
+    }
+
+    /// Whether `scan` collects memorization state ([`BatchResult::memo`]).
+    pub fn collects_memo(&self) -> bool {
+        self.memo.is_some()
     }
 
     pub fn config(&self) -> &ScanConfig {
@@ -269,6 +317,13 @@ impl Scanner {
             idx
         });
         let mut scratch = dedup::Scratch::default();
+        let mut memo = self.memo.map(|_| MemoBatch {
+            records: n as u64,
+            ..MemoBatch::default()
+        });
+        let mut tokens = Vec::new();
+        // Per hit: keyed hash, char span.
+        let mut located: Vec<(u128, usize, usize)> = Vec::new();
         for i in 0..n {
             let row = first_row + i as i64;
             let doc_id = ids.and_then(|a| (!a.is_null(i)).then(|| a.value(i)));
@@ -279,14 +334,69 @@ impl Scanner {
             if let Some(t) = value {
                 self.hits(t, &mut hits);
                 let mut offsets = CharOffsets::new(t);
+                located.clear();
                 for h in &hits {
+                    let raw = &t[h.start..h.end];
+                    let hash = self
+                        .key
+                        .hash128(h.norm.as_deref().unwrap_or(raw).as_bytes());
+                    located.push((hash, offsets.at(h.start), offsets.at(h.end)));
+                }
+                if self.memo.is_some() || self.index.is_some() {
+                    let valued: Vec<Valued<'_>> = hits
+                        .iter()
+                        .zip(&located)
+                        .filter(|(h, _)| memorization::is_value(h))
+                        .map(|(h, &(hash, start_char, end_char))| Valued {
+                            hit: h,
+                            hash,
+                            start_char,
+                            end_char,
+                            preview: if self.config.reveal {
+                                &t[h.start..h.end]
+                            } else {
+                                &h.preview
+                            },
+                        })
+                        .collect();
+                    let mut more = Vec::new();
+                    match (&mut memo, &self.index) {
+                        (Some(batch), _) => memorization::collect(
+                            t,
+                            &valued,
+                            i as u64,
+                            &self.config.rules.memorization,
+                            self.seeds,
+                            self.memo.unwrap_or(Windows::Sampled),
+                            &mut tokens,
+                            batch,
+                        ),
+                        (None, Some(index)) => memorization::check(
+                            t,
+                            &valued,
+                            index,
+                            self.seeds,
+                            &mut tokens,
+                            &mut more,
+                        ),
+                        (None, None) => {}
+                    }
+                    drop(valued);
+                    for h in more {
+                        let raw = &t[h.start..h.end];
+                        let hash = self
+                            .key
+                            .hash128(h.norm.as_deref().unwrap_or(raw).as_bytes());
+                        located.push((hash, offsets.at(h.start), offsets.at(h.end)));
+                        hits.push(h);
+                    }
+                }
+                for (h, &(hash, start_char, end_char)) in hits.iter().zip(&located) {
                     counts[h.detector.index()] += 1;
                     if !flags.contains(&h.kind) {
                         flags.push(h.kind);
                     }
                     let raw = &t[h.start..h.end];
-                    let start_char = offsets.at(h.start);
-                    let end_char = offsets.at(h.end);
                     findings.append(
                         shard,
                         &cols.text,
@@ -296,10 +406,7 @@ impl Scanner {
                             hit: h,
                             start_char,
                             end_char,
-                            value_hash: Some(
-                                self.key
-                                    .hash_hex(h.norm.as_deref().unwrap_or(raw).as_bytes()),
-                            ),
+                            value_hash: Some(crate::hash::hex128(hash)),
                             preview: if self.config.reveal { raw } else { &h.preview },
                         },
                     );
@@ -326,6 +433,7 @@ impl Scanner {
             records: records.finish(),
             stats,
             dedup,
+            memo,
         })
     }
 }

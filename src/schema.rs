@@ -10,7 +10,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use crate::detect::{DetectorId, Hit};
 
 /// Version of the table and summary layouts; bumped on any incompatible change.
-pub const OUTPUT_VERSION: u32 = 1;
+pub const OUTPUT_VERSION: u32 = 2;
 
 static FINDINGS: LazyLock<SchemaRef> = LazyLock::new(|| {
     Arc::new(Schema::new(vec![
@@ -47,6 +47,7 @@ static RECORDS: LazyLock<SchemaRef> = LazyLock::new(|| {
         Field::new("dup_keep", DataType::Boolean, false),
         Field::new("poison_score", DataType::Float64, true),
         Field::new("outlier_score", DataType::Float64, true),
+        Field::new("memorization_risk", DataType::Float64, true),
         Field::new(
             "flags",
             DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
@@ -207,6 +208,7 @@ pub struct RecordsBuilder {
     dup_keep: BooleanBuilder,
     poison_score: Float64Builder,
     outlier_score: Float64Builder,
+    memorization_risk: Float64Builder,
     flags: ListBuilder<StringBuilder>,
 }
 
@@ -224,6 +226,7 @@ impl RecordsBuilder {
             dup_keep: BooleanBuilder::with_capacity(n),
             poison_score: Float64Builder::with_capacity(n),
             outlier_score: Float64Builder::with_capacity(n),
+            memorization_risk: Float64Builder::with_capacity(n),
             flags: ListBuilder::new(StringBuilder::new()),
         }
     }
@@ -240,6 +243,7 @@ impl RecordsBuilder {
         self.dup_keep.append_value(true);
         self.poison_score.append_null();
         self.outlier_score.append_null();
+        self.memorization_risk.append_null();
         for k in r.flags {
             self.flags.values().append_value(k);
         }
@@ -261,7 +265,80 @@ impl RecordsBuilder {
         cols.push(Arc::new(self.dup_keep.finish()));
         cols.push(Arc::new(self.poison_score.finish()));
         cols.push(Arc::new(self.outlier_score.finish()));
+        cols.push(Arc::new(self.memorization_risk.finish()));
         cols.push(Arc::new(self.flags.finish()));
         RecordBatch::try_new(records_schema(), cols).expect("records columns match the schema")
+    }
+}
+
+static PII_VALUES: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        Field::new("value_hash", DataType::Utf8, false),
+        Field::new("kind", DataType::Utf8, false),
+        Field::new("preview", DataType::Utf8, true),
+        Field::new("occurrences", DataType::Int64, false),
+        Field::new("documents", DataType::Int64, false),
+        Field::new("clusters", DataType::Int64, true),
+        Field::new("first_shard", DataType::Utf8, false),
+        Field::new("first_row", DataType::Int64, false),
+        Field::new("first_doc_id", DataType::Utf8, true),
+        Field::new("risk", DataType::Utf8, false),
+    ]))
+});
+
+/// Schema of `pii_values.parquet`: one row per distinct PII or secret value.
+pub fn pii_values_schema() -> SchemaRef {
+    PII_VALUES.clone()
+}
+
+#[derive(Default)]
+pub struct PiiValuesBuilder {
+    value_hash: StringBuilder,
+    kind: StringBuilder,
+    preview: StringBuilder,
+    occurrences: Int64Builder,
+    documents: Int64Builder,
+    clusters: Int64Builder,
+    first_shard: StringBuilder,
+    first_row: Int64Builder,
+    first_doc_id: StringBuilder,
+    risk: StringBuilder,
+}
+
+impl PiiValuesBuilder {
+    pub fn append(
+        &mut self,
+        v: &crate::corpus::memo::ValueRow,
+        shard: &str,
+        row: i64,
+        doc_id: Option<&str>,
+    ) {
+        self.value_hash.append_value(crate::hash::hex128(v.hash));
+        self.kind.append_value(v.kind);
+        self.preview.append_value(&v.preview);
+        self.occurrences.append_value(v.occurrences as i64);
+        self.documents.append_value(v.documents as i64);
+        self.clusters.append_option(v.clusters.map(|c| c as i64));
+        self.first_shard.append_value(shard);
+        self.first_row.append_value(row);
+        self.first_doc_id.append_option(doc_id);
+        self.risk
+            .append_value(crate::corpus::memo::risk_band(v.occurrences));
+    }
+
+    pub fn finish(mut self) -> RecordBatch {
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(self.value_hash.finish()),
+            Arc::new(self.kind.finish()),
+            Arc::new(self.preview.finish()),
+            Arc::new(self.occurrences.finish()),
+            Arc::new(self.documents.finish()),
+            Arc::new(self.clusters.finish()),
+            Arc::new(self.first_shard.finish()),
+            Arc::new(self.first_row.finish()),
+            Arc::new(self.first_doc_id.finish()),
+            Arc::new(self.risk.finish()),
+        ];
+        RecordBatch::try_new(pii_values_schema(), cols).expect("pii_values columns match")
     }
 }

@@ -37,7 +37,12 @@ fn audits_the_sample_folder() {
     names.sort();
     assert_eq!(
         names,
-        ["findings.parquet", "records.parquet", "summary.json"]
+        [
+            "findings.parquet",
+            "pii_values.parquet",
+            "records.parquet",
+            "summary.json"
+        ]
     );
 }
 
@@ -136,7 +141,7 @@ fn json_summary_on_stdout() {
     assert_eq!(r.code, 0);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["kinds"]["BIDI_CONTROL"]["findings"], 1);
-    assert_eq!(v["output_version"], 1);
+    assert_eq!(v["output_version"], 2);
 }
 
 #[test]

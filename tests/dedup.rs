@@ -8,19 +8,6 @@ use std::path::Path;
 
 use util::*;
 
-/// `n` words drawn from a 5,000-word vocabulary by a fixed generator.
-fn words(n: usize, seed: u64) -> Vec<String> {
-    let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            format!("w{}", s % 5000)
-        })
-        .collect()
-}
-
 /// Three documents and their copies spread over a Parquet and a JSONL shard.
 fn corpus(dir: &Path) -> (Vec<String>, Vec<String>) {
     let a = words(400, 1);

@@ -13,6 +13,11 @@ Deduplication across workers: each sketches its part, the states merge in input 
 
     state = auditor.sketch(part_a, shard="a.parquet").merge(auditor.sketch(part_b, shard="b.parquet"))
     clusters = state.clusters()               # shard, row, dup_cluster, dup_keep, kept_shard, ...
+
+Is a model leaking training PII? Index the training data once, check its outputs::
+
+    index = shardguard.build_index(["train/"], key=key_hex)
+    leaks = index.check(outputs)              # MEMORIZED_PII, VERBATIM_SPAN (and the PII found)
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ DedupState = _shardguard.DedupState
 __all__ = [
     "Auditor",
     "DedupState",
+    "Index",
+    "build_index",
     "AuditResult",
     "audit",
     "AVAILABLE_DETECTORS",
@@ -194,24 +201,46 @@ class Auditor:
         out: Optional[PathLike] = None,
         *,
         filtered_out: Optional[PathLike] = None,
+        memory_limit: Optional[int] = None,
     ) -> "AuditResult":
         """Audits Parquet / Arrow IPC / JSONL files, directories or globs.
 
-        With ``out``, writes ``findings.parquet``, ``records.parquet`` and ``summary.json`` there
-        (atomically) and the result reads them lazily; without, results stay in memory. With
-        ``filtered_out`` (needs the ``dedup`` detector), also writes every shard there, in its own
-        format, with only the records dedup keeps (``records`` column ``dup_keep``); what was
-        written is in ``summary["filtered"]``.
+        With ``out``, writes ``findings.parquet``, ``records.parquet``, ``pii_values.parquet``
+        (with ``memorization``) and ``summary.json`` there (atomically) and the result reads them
+        lazily; without, results stay in memory. With ``filtered_out`` (needs the ``dedup``
+        detector), also writes every shard there, in its own format, with only the records dedup
+        keeps (``records`` column ``dup_keep``); what was written is in ``summary["filtered"]``.
+        ``memory_limit`` (bytes) bounds the memorization state held in memory; the rest spills to
+        disk.
         """
-        if isinstance(paths, (str, os.PathLike)):
-            paths = [paths]
-        inputs = [os.fspath(p) for p in paths]
-        findings, records, summary = self._inner.audit(
+        return self._audit(paths, out, filtered_out=filtered_out, memory_limit=memory_limit)
+
+    def _audit(self, paths, out, *, filtered_out=None, memory_limit=None, index=None) -> "AuditResult":
+        inputs = _inputs(paths)
+        findings, records, pii_values, summary = self._inner.audit(
             inputs,
             None if out is None else os.fspath(out),
             None if filtered_out is None else os.fspath(filtered_out),
+            index,
+            memory_limit,
         )
-        return AuditResult(json.loads(summary), findings, records, None if out is None else Path(out))
+        return AuditResult(json.loads(summary), findings, records, None if out is None else Path(out), pii_values)
+
+    def build_index(
+        self,
+        paths: Union[PathLike, Iterable[PathLike]],
+        *,
+        fp_rate: float = 1e-6,
+        capacity: Optional[int] = None,
+        memory_limit: Optional[int] = None,
+    ) -> "Index":
+        """The training index of ``paths`` (see :func:`build_index`); needs a user key."""
+        inner, summary = self._inner.build_index(
+            _inputs(paths), fp_rate=fp_rate, capacity=capacity, memory_limit=memory_limit
+        )
+        index = Index(inner, self)
+        index.summary = json.loads(summary)
+        return index
 
     def __getstate__(self) -> dict:
         return dict(self._config)
@@ -228,14 +257,102 @@ class Auditor:
         )
 
 
-class AuditResult:
-    """What an audit found: ``findings`` and ``records`` (pyarrow Tables) and ``summary`` (dict)."""
+def _inputs(paths: Union[PathLike, Iterable[PathLike]]) -> list[str]:
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    return [os.fspath(p) for p in paths]
 
-    def __init__(self, summary: dict, findings: Optional[pa.Table], records: Optional[pa.Table], out: Optional[Path]):
+
+class Index:
+    """A training-data index: the keyed hash of every PII and secret value with its counts, and a
+    Bloom filter of every token window. It holds no raw value and no text; checking needs the key
+    it was built with (that of the auditor given, or passed to :meth:`load`).
+
+    ``check(data)`` finds, in model outputs, ``MEMORIZED_PII`` (a value the training data holds,
+    with its training count) and ``VERBATIM_SPAN`` (a run of training windows). Indexes of
+    disjoint training shards built with the same ``capacity`` merge into the index of the whole.
+    """
+
+    def __init__(self, inner: Any, auditor: "Auditor"):
+        self._inner = inner
+        self._auditor = auditor
+        self.summary: Optional[dict] = None
+
+    @property
+    def header(self) -> dict:
+        """Format, window length, filter size and false-positive rates, counts."""
+        return json.loads(self._inner.header_json())
+
+    def check(self, data: Any, *, shard: str = "<memory>", first_row: int = 0) -> pa.Table:
+        """Findings in Arrow data (model outputs): PII and secrets, ``MEMORIZED_PII`` and
+        ``VERBATIM_SPAN``, as a pyarrow Table keyed like an audit's."""
+        return self._auditor._inner.check(_arrow_input(data), self._inner, shard=shard, first_row=first_row)[0]
+
+    def check_files(self, paths: Union[PathLike, Iterable[PathLike]], out: Optional[PathLike] = None) -> "AuditResult":
+        """Checks files of model outputs, written (with ``out``) as ``shardguard check`` writes them."""
+        return self._auditor._audit(paths, out, index=self._inner)
+
+    def merge(self, other: "Index") -> "Index":
+        """This index and ``other``'s together (disjoint training data, same key and capacity)."""
+        return Index(self._inner.merge(other._inner), self._auditor)
+
+    def to_bytes(self) -> bytes:
+        return self._inner.to_bytes()
+
+    def save(self, path: PathLike) -> None:
+        """Writes the index to ``path`` atomically (a temporary file renamed into place)."""
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
+        try:
+            tmp.write_bytes(self.to_bytes())
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, *, key: Optional[str] = None, **options: Any) -> "Index":
+        return cls(_shardguard._Index(bytes(data)), Auditor(key=key, **options))
+
+    @classmethod
+    def load(cls, path: PathLike, *, key: Optional[str] = None, **options: Any) -> "Index":
+        """Reads an index written by :meth:`save` or ``shardguard index``."""
+        return cls.from_bytes(Path(path).read_bytes(), key=key, **options)
+
+    def __getstate__(self) -> dict:
+        return {"index": self.to_bytes(), "auditor": self._auditor.__getstate__()}
+
+    def __setstate__(self, state: dict) -> None:
+        self._inner = _shardguard._Index(state["index"])
+        self._auditor = Auditor.__new__(Auditor)
+        self._auditor.__setstate__(state["auditor"])
+        self.summary = None
+
+    def __repr__(self) -> str:
+        h = self.header
+        return (
+            f"Index({h['values']} values, {h['windows']} windows of {h['window_tokens']} words, "
+            f"{h['bloom_bits'] // 8 / 1e6:.1f} MB filter at fp-rate {h['fp_rate']:g})"
+        )
+
+
+class AuditResult:
+    """What an audit found: ``findings``, ``records`` and ``pii_values`` (pyarrow Tables) and
+    ``summary`` (dict)."""
+
+    def __init__(
+        self,
+        summary: dict,
+        findings: Optional[pa.Table],
+        records: Optional[pa.Table],
+        out: Optional[Path],
+        pii_values: Optional[pa.Table] = None,
+    ):
         self.summary = summary
         self.out = out
         self._findings = findings
         self._records = records
+        self._pii_values = pii_values
 
     def _table(self, name: str) -> pa.Table:
         """The in-memory table, or the one written to ``out``, read on first use."""
@@ -252,6 +369,15 @@ class AuditResult:
     @property
     def records(self) -> pa.Table:
         return self._table("records")
+
+    @property
+    def pii_values(self) -> Optional[pa.Table]:
+        """One row per distinct PII or secret value (keyed hash, kind, masked preview,
+        occurrences, documents, clusters, first seen, risk band); ``None`` when the
+        ``memorization`` detector did not run."""
+        if "memorization" not in self.summary:
+            return None
+        return self._table("pii_values")
 
     @property
     def failed_shards(self) -> list[dict]:
@@ -320,3 +446,24 @@ def audit(
 ) -> AuditResult:
     """Audits files, directories or globs with an :class:`Auditor` built from ``options``."""
     return Auditor(**options).audit(paths, out, filtered_out=filtered_out)
+
+
+def build_index(
+    paths: Union[PathLike, Iterable[PathLike]],
+    *,
+    key: Optional[str] = None,
+    fp_rate: float = 1e-6,
+    capacity: Optional[int] = None,
+    memory_limit: Optional[int] = None,
+    **options: Any,
+) -> Index:
+    """The training index of ``paths``: what ``shardguard index`` builds.
+
+    ``key`` (hex, or ``$SHARDGUARD_KEY``) is required: the index holds only hashes keyed by it.
+    ``fp_rate`` is the filter's false-positive rate per window looked up; ``capacity`` the
+    windows it is sized for (default: those of ``paths``) — give indexes that will be merged the
+    same capacity. ``options`` are :class:`Auditor` options (``text_column``, ``id_column``...).
+    """
+    return Auditor(key=key, **options).build_index(
+        paths, fp_rate=fp_rate, capacity=capacity, memory_limit=memory_limit
+    )

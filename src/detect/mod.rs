@@ -1,9 +1,11 @@
 //! Pure per-text scans: no state, no IO. Each detector reads one text value and appends [`Hit`]s.
 
 pub mod dedup;
+pub mod memorization;
 pub mod pii;
 pub mod secret;
 pub mod unicode;
+pub mod window;
 
 use std::fmt;
 use std::str::FromStr;
@@ -35,11 +37,12 @@ impl DetectorId {
     ];
 
     /// Detectors this build can run.
-    pub const AVAILABLE: [DetectorId; 4] = [
+    pub const AVAILABLE: [DetectorId; 5] = [
         DetectorId::Pii,
         DetectorId::Secret,
         DetectorId::Unicode,
         DetectorId::Dedup,
+        DetectorId::Memorization,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -118,6 +121,9 @@ pub const KINDS: &[(DetectorId, &str)] = &[
     (DetectorId::Dedup, dedup::EXACT_DUPLICATE),
     (DetectorId::Dedup, dedup::NEAR_DUPLICATE),
     (DetectorId::Dedup, dedup::REPEATED_PASSAGE),
+    (DetectorId::Memorization, memorization::REPEATED_CONTEXT),
+    (DetectorId::Memorization, memorization::MEMORIZED_PII),
+    (DetectorId::Memorization, memorization::VERBATIM_SPAN),
 ];
 
 fn names(ids: &[DetectorId]) -> String {

@@ -12,7 +12,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
 use crate::audit::Summary;
-use crate::schema::{findings_schema, records_schema};
+use crate::schema::{findings_schema, pii_values_schema, records_schema};
 use crate::{Error, Result};
 
 pub mod rewrite;
@@ -20,10 +20,15 @@ pub mod rewrite;
 pub const FINDINGS_FILE: &str = "findings.parquet";
 pub const RECORDS_FILE: &str = "records.parquet";
 pub const SUMMARY_FILE: &str = "summary.json";
+pub const PII_VALUES_FILE: &str = "pii_values.parquet";
 
 pub trait Sink {
     fn findings(&mut self, batch: &RecordBatch) -> Result<()>;
     fn records(&mut self, batch: &RecordBatch) -> Result<()>;
+    /// Distinct PII values with their counts, when `memorization` ran.
+    fn pii_values(&mut self, _batch: &RecordBatch) -> Result<()> {
+        Ok(())
+    }
     /// Called once, after every batch, when the audit completed.
     fn finish(&mut self, summary: &Summary) -> Result<()>;
     /// The directory outputs go to, which input expansion must not read back.
@@ -37,7 +42,24 @@ pub trait Sink {
 pub struct MemorySink {
     pub findings: Vec<RecordBatch>,
     pub records: Vec<RecordBatch>,
+    pub pii_values: Vec<RecordBatch>,
     pub summary: Option<Summary>,
+}
+
+/// Keeps only the summary (building an index: the counts are what is wanted).
+#[derive(Default)]
+pub struct NullSink;
+
+impl Sink for NullSink {
+    fn findings(&mut self, _: &RecordBatch) -> Result<()> {
+        Ok(())
+    }
+    fn records(&mut self, _: &RecordBatch) -> Result<()> {
+        Ok(())
+    }
+    fn finish(&mut self, _: &Summary) -> Result<()> {
+        Ok(())
+    }
 }
 
 impl Sink for MemorySink {
@@ -51,6 +73,10 @@ impl Sink for MemorySink {
         if batch.num_rows() > 0 {
             self.records.push(batch.clone());
         }
+        Ok(())
+    }
+    fn pii_values(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.pii_values.push(batch.clone());
         Ok(())
     }
     fn finish(&mut self, summary: &Summary) -> Result<()> {
@@ -137,6 +163,7 @@ pub struct DirSink {
     dir: PathBuf,
     findings: TableFile,
     records: TableFile,
+    pii_values: Option<TableFile>,
 }
 
 impl DirSink {
@@ -146,6 +173,7 @@ impl DirSink {
         Ok(Self {
             findings: TableFile::create(&dir, FINDINGS_FILE, findings_schema())?,
             records: TableFile::create(&dir, RECORDS_FILE, records_schema())?,
+            pii_values: None,
             dir,
         })
     }
@@ -160,9 +188,24 @@ impl Sink for DirSink {
         self.records.write(batch)
     }
 
+    fn pii_values(&mut self, batch: &RecordBatch) -> Result<()> {
+        let t = match &mut self.pii_values {
+            Some(t) => t,
+            None => self.pii_values.insert(TableFile::create(
+                &self.dir,
+                PII_VALUES_FILE,
+                pii_values_schema(),
+            )?),
+        };
+        t.write(batch)
+    }
+
     fn finish(&mut self, summary: &Summary) -> Result<()> {
         self.findings.close()?;
         self.records.close()?;
+        if let Some(t) = &mut self.pii_values {
+            t.close()?;
+        }
         let mut staged = Staged::new(&self.dir, SUMMARY_FILE);
         let json =
             serde_json::to_vec_pretty(summary).map_err(|e| Error::output(&staged.dest, e))?;
@@ -172,10 +215,32 @@ impl Sink for DirSink {
         // Tables first, summary last: a summary.json on disk means the tables beside it are whole.
         self.findings.staged.commit()?;
         self.records.staged.commit()?;
+        if let Some(t) = &mut self.pii_values {
+            t.staged.commit()?;
+        }
         staged.commit()
     }
 
     fn output_dir(&self) -> Option<&Path> {
         Some(&self.dir)
     }
+}
+
+/// Writes `bytes` to `path` under a temporary name beside it, synced, then renamed into place.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| Error::output(&dir, e))?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::output(path, "not a file name"))?
+        .to_string_lossy()
+        .into_owned();
+    let mut staged = Staged::new(&dir, &name);
+    File::create(&staged.tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()))
+        .map_err(|e| Error::output(&staged.tmp, e))?;
+    staged.commit()
 }

@@ -56,7 +56,8 @@ def test_audit_sample_matches_planted_labels(sample_dir):
 
 def test_audit_to_directory_writes_outputs(sample_dir, tmp_path):
     res = Auditor(key=KEY).audit(sample_dir / "synthetic" / "web-mix.parquet", out=tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["findings.parquet", "records.parquet", "summary.json"]
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["findings.parquet", "pii_values.parquet", "records.parquet", "summary.json"]
     assert res.findings.num_rows == json.loads((tmp_path / "summary.json").read_text())["findings"]
     assert res.records.num_rows == 1200
 

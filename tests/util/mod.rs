@@ -101,3 +101,16 @@ pub fn write_texts(path: &Path, texts: &[Option<&str>]) {
     w.write(&batch).expect("write");
     w.close().expect("close");
 }
+
+/// `n` words drawn from a 5,000-word vocabulary by a fixed generator.
+pub fn words(n: usize, seed: u64) -> Vec<String> {
+    let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            format!("w{}", s % 5000)
+        })
+        .collect()
+}
