@@ -322,6 +322,7 @@ impl Scanner {
             ..MemoBatch::default()
         });
         let mut tokens = Vec::new();
+        let mut window_hashes = Vec::new();
         // Per hit: keyed hash, char span.
         let mut located: Vec<(u128, usize, usize)> = Vec::new();
         for i in 0..n {
@@ -377,6 +378,7 @@ impl Scanner {
                             index,
                             self.seeds,
                             &mut tokens,
+                            &mut window_hashes,
                             &mut more,
                         ),
                         (None, None) => {}

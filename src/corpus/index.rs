@@ -111,8 +111,18 @@ impl IndexBuilder {
     }
 
     /// Adds distinct window hashes (the caller removes repeats, so `windows` counts right).
+    /// The words of the window a few ahead are requested early, so the random writes overlap.
     pub fn add_windows(&mut self, distinct: &[u64]) {
-        for &h in distinct {
+        let (bits, k) = (self.bloom.num_bits(), self.bloom.num_hashes());
+        for (i, &h) in distinct.iter().enumerate() {
+            if let Some(&next) = distinct.get(i + 8) {
+                let words = self.bloom.as_slice();
+                for bit in probe_bits(next, bits, k) {
+                    if let Some(w) = words.get(bit / 64) {
+                        prefetch(w);
+                    }
+                }
+            }
             self.bloom.insert_hash(h);
         }
         self.header.windows += distinct.len() as u64;
@@ -187,6 +197,23 @@ impl TrainingIndex {
     #[inline]
     pub fn has_window(&self, hash: u64) -> bool {
         self.bloom.contains_hash(hash)
+    }
+
+    /// Asks the CPU to start loading the filter words window `hash` tests (the first `probes`
+    /// of its bits), so lookups a few windows ahead overlap their cache misses. Only a hint:
+    /// lookups are right whatever it loads.
+    #[inline]
+    pub fn prefetch_window(&self, hash: u64, probes: u32) {
+        let words = self.bloom.as_slice();
+        for bit in probe_bits(
+            hash,
+            self.bloom.num_bits(),
+            probes.min(self.header.bloom_hashes),
+        ) {
+            if let Some(w) = words.get(bit / 64) {
+                prefetch(w);
+            }
+        }
     }
 
     pub fn values(&self) -> &[IndexValue] {
@@ -348,6 +375,33 @@ impl TrainingIndex {
     }
 }
 
+/// The bits the filter tests for `hash`: fastbloom 0.17's multiply-shift index of the hash,
+/// then of each double hash (`h1 = rotl(h1, 5) + h2`, `h2 = h1 * 0x517c_c1b7_2722_0a95`). A
+/// test checks this against the filter itself.
+fn probe_bits(hash: u64, num_bits: usize, probes: u32) -> impl Iterator<Item = usize> {
+    let at = move |h: u64| ((u128::from(h) * num_bits as u128) >> 64) as usize;
+    let h2 = hash.wrapping_mul(0x517c_c1b7_2722_0a95);
+    let mut h1 = hash;
+    (0..probes).map(move |i| {
+        if i > 0 {
+            h1 = h1.rotate_left(5).wrapping_add(h2);
+        }
+        at(h1)
+    })
+}
+
+#[inline]
+fn prefetch(w: &u64) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint that never faults, whatever the address.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>((w as *const u64).cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = w;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,6 +453,30 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("--capacity"));
+    }
+
+    #[test]
+    fn prefetched_bits_are_the_bits_the_filter_sets() {
+        let b = IndexBuilder::new(&key(), 50, 1e-4, 100).unwrap();
+        let (bits, k) = (b.bloom.num_bits(), b.bloom.num_hashes());
+        for h in [1u64, 0xdead_beef, u64::MAX / 3] {
+            let mut one = BloomFilter::with_num_bits(bits).seed(&0).hashes(k);
+            one.insert_hash(h);
+            let mut set: Vec<usize> = one
+                .iter()
+                .enumerate()
+                .flat_map(|(i, w)| {
+                    (0..64)
+                        .filter(move |b| w >> b & 1 == 1)
+                        .map(move |b| i * 64 + b)
+                })
+                .collect();
+            let mut ours: Vec<usize> = probe_bits(h, bits, k).collect();
+            set.sort_unstable();
+            ours.sort_unstable();
+            ours.dedup();
+            assert_eq!(ours, set);
+        }
     }
 
     #[test]

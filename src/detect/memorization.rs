@@ -109,12 +109,16 @@ pub fn collect(
 
 /// Findings of a model output against a training index: `MEMORIZED_PII` for each value the
 /// training data holds, `VERBATIM_SPAN` for each maximal run of training windows.
+/// Windows looked up ahead of the one tested (see [`check`]).
+const PREFETCH_AHEAD: usize = 8;
+
 pub fn check(
     text: &str,
     values: &[Valued<'_>],
     index: &TrainingIndex,
     seeds: Seeds,
     tokens: &mut Vec<Token>,
+    hashes: &mut Vec<u64>,
     out: &mut Vec<Hit>,
 ) {
     for v in values {
@@ -139,10 +143,18 @@ pub fn check(
     }
     let w = index.header().window_tokens;
     window::tokenize(text, seeds.token, tokens);
-    // Runs of consecutive windows found: (first window, last window).
+    hashes.clear();
+    window::windows(tokens, w, seeds.window, |_, h| hashes.push(h));
+    // Runs of consecutive windows found: (first window, last window). Lookups are random
+    // reads of a large filter: the words of a window a few ahead are requested early — its
+    // first two bits, or all of them inside a run, where the next windows are likely found too.
     let mut run: Option<(usize, usize)> = None;
     let mut runs = Vec::new();
-    window::windows(tokens, w, seeds.window, |i, h| {
+    for (i, &h) in hashes.iter().enumerate() {
+        if let Some(&next) = hashes.get(i + PREFETCH_AHEAD) {
+            let in_run = run.is_some_and(|(_, e)| e + 1 == i);
+            index.prefetch_window(next, if in_run { u32::MAX } else { 2 });
+        }
         if index.has_window(h) {
             run = match run {
                 Some((s, e)) if e + 1 == i => Some((s, i)),
@@ -152,7 +164,7 @@ pub fn check(
                 }
             };
         }
-    });
+    }
     runs.extend(run);
     for (s, e) in runs {
         let (start, end) = (tokens[s].start, tokens[e + w - 1].end);

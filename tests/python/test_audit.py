@@ -124,3 +124,19 @@ def test_score_script_holds_dedup_quality_on_fixture(fixtures, shardguard_bin):
     )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "para_shuffle" in r.stdout
+
+
+def test_score_script_meets_generation_audit_targets_on_fixtures(fixtures, shardguard_bin):
+    """The generation-audit scorer on the PII fixture and real text: MEMORIZED_PII precision and
+    recall and VERBATIM_SPAN recall at the targets (0.99, 0.99, 0.95), false positives on fresh
+    text at most 0.1 %."""
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "benches" / "score_memorization.py"),
+         "--pii", str(fixtures / "pii-dev.parquet"), "--text", str(fixtures / "poison-unicode.parquet"),
+         "--bin", shardguard_bin, "--outputs", "300", "--threads", "2",
+         "--min-pii-precision", "0.99", "--min-pii-recall", "0.99", "--min-span-recall", "0.95",
+         "--max-span-fpr", "0.001"],
+        capture_output=True, text=True,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "MB per GB of text" in r.stdout and "VERBATIM_SPAN" in r.stdout
