@@ -14,7 +14,7 @@ use crate::corpus::index::{IndexBuilder, TrainingIndex};
 use crate::corpus::memo::{self, MemoState, ValueCounts, ValueOcc, WindowCounts, WindowOcc};
 use crate::corpus::{CorpusStats, Count};
 use crate::detect::DetectorId;
-use crate::finalize::{dedup_outputs, memo_outputs, DedupSummary, MemoSummary};
+use crate::finalize::{dedup_outputs, DedupSummary, MemoFinalizer, MemoSummary};
 use crate::hash::{Key, KeySource};
 use crate::scan::{BatchResult, ScanConfig, Scanner};
 use crate::schema::OUTPUT_VERSION;
@@ -551,6 +551,7 @@ fn run_with(
             let capacity = io.capacity.unwrap_or(memo.window_occurrences);
             let mut b = IndexBuilder::new(scanner.key(), cfg.window_tokens, io.fp_rate, capacity)?;
             let mut values = ValueCounts::new(0);
+            let mut rows = Vec::new();
             let none = WindowCounts::default();
             for p in 0..memo::PARTITIONS {
                 let mut hashes: Vec<u64> = spill
@@ -561,13 +562,17 @@ fn run_with(
                 hashes.par_sort_unstable();
                 hashes.dedup();
                 b.add_windows(&hashes);
-                values.sweep(&mut spill.values(&mut memo, p)?, None, &none);
+                rows.extend(
+                    values
+                        .sweep(&mut spill.values(&mut memo, p)?, None, &none)
+                        .rows,
+                );
             }
             let total: CorpusStats = states.iter().fold(CorpusStats::default(), |mut t, s| {
                 t.merge(&s.stats);
                 t
             });
-            built = Some(b.finish(values.rows, total.records, total.text_bytes));
+            built = Some(b.finish(rows, total.records, total.text_bytes));
         } else {
             let mut windows = WindowCounts::default();
             for p in 0..memo::PARTITIONS {
@@ -584,28 +589,22 @@ fn run_with(
             let cluster_of: Option<&dyn Fn(u64) -> u64> = clusters
                 .as_ref()
                 .map(|_| &cluster_of as &dyn Fn(u64) -> u64);
+            let mut fin = MemoFinalizer::new(&held, &opts.scan.text_column, cfg);
             for p in 0..memo::PARTITIONS {
-                values.sweep(&mut spill.values(&mut memo, p)?, cluster_of, &windows);
+                let part = values.sweep(&mut spill.values(&mut memo, p)?, cluster_of, &windows);
+                let (findings, table) = fin.partition(&part);
+                sink.findings(&findings)?;
+                sink.pii_values(&table)?;
             }
-            values.finish();
             let mut stats: Vec<CorpusStats> = states.iter().map(|s| s.stats.clone()).collect();
-            let out = memo_outputs(
-                &values,
-                &windows,
-                cfg,
-                &held,
-                &opts.scan.text_column,
-                &mut stats,
-            );
+            let (records, summary) = fin.finish(&values, &windows, cfg.sampling_rate(), &mut stats);
             for (st, s) in states.iter_mut().zip(stats) {
                 st.stats = s;
             }
-            sink.findings(&out.findings)?;
-            sink.pii_values(&out.pii_values)?;
-            for (h, r) in held.iter_mut().zip(out.records) {
+            for (h, r) in held.iter_mut().zip(records) {
                 h.1 = r;
             }
-            let mut s = out.summary;
+            let mut s = summary;
             s.spilled_bytes = spill.bytes;
             memo_summary = Some(s);
         }

@@ -14,7 +14,8 @@ use serde::Serialize;
 
 use crate::corpus::dedup::Clusters;
 use crate::corpus::memo::{
-    risk_band, risk_score, Coverage, MemoConfig, ValueCounts, ValueRow, WindowCounts,
+    risk_band, risk_score, Coverage, MemoConfig, PartitionCounts, ValueCounts, ValueRow,
+    WindowCounts,
 };
 use crate::corpus::CorpusStats;
 use crate::detect::dedup::{EXACT_DUPLICATE, NEAR_DUPLICATE, REPEATED_PASSAGE};
@@ -376,146 +377,175 @@ pub struct MemoSummary {
     pub spilled_bytes: u64,
 }
 
-pub struct MemoOutputs {
-    pub findings: RecordBatch,
-    pub pii_values: RecordBatch,
-    pub records: Vec<RecordBatch>,
-    pub summary: MemoSummary,
-}
-
 /// Values listed in the summary.
 const RISKIEST: usize = 20;
 
-/// Builds `REPEATED_CONTEXT` findings, the `pii_values` table and the records' memorization
-/// columns from the swept counts. `records` are the held `records` batches in input order.
-pub fn memo_outputs(
-    values: &ValueCounts,
-    windows: &WindowCounts,
-    cfg: &MemoConfig,
-    records: &[(usize, RecordBatch)],
-    column: &str,
-    stats: &mut [CorpusStats],
-) -> MemoOutputs {
-    let loc = Locations::new(records);
-    let n = values.record_count.len();
-    let mut findings = FindingsBuilder::default();
-    let mut count = vec![0i64; n];
-    let mut kinds: Vec<Vec<&'static str>> = vec![Vec::new(); n];
-    for c in &values.contexts {
-        let g = c.occ.record as usize;
-        let (_, shard, row, doc_id) = loc.get(g);
-        let hit = Hit {
-            detector: DetectorId::Memorization,
-            kind: REPEATED_CONTEXT,
-            start: c.occ.start_byte as usize,
-            end: c.occ.end_byte as usize,
-            score: risk_score(c.context_documents.max(c.value_occurrences)),
-            preview: String::new(),
-            detail: Some(
-                serde_json::json!({
-                    "value_kind": c.occ.kind,
-                    "context_documents": c.context_documents,
-                    "context_tokens": cfg.window_tokens,
-                    "value_occurrences": c.value_occurrences,
-                    "value_documents": c.value_documents,
-                })
-                .to_string(),
-            ),
-            norm: None,
-        };
-        findings.append(
-            shard,
+/// Turns the swept memorization counts into output rows, one partition at a time: each
+/// partition's `REPEATED_CONTEXT` findings and `pii_values` rows are returned to be written at
+/// once, and only the summary's counts and the riskiest values are kept.
+pub struct MemoFinalizer<'a> {
+    loc: Locations<'a>,
+    records: &'a [(usize, RecordBatch)],
+    column: &'a str,
+    window_tokens: usize,
+    count: Vec<i64>,
+    kinds: Vec<Vec<&'static str>>,
+    top: Vec<ValueRow>,
+    values: u64,
+    occurrences: u64,
+    values_by_risk: BTreeMap<&'static str, u64>,
+    contexts: u64,
+}
+
+impl<'a> MemoFinalizer<'a> {
+    /// `records` are the held `records` batches in input order, with their shard index.
+    pub fn new(records: &'a [(usize, RecordBatch)], column: &'a str, cfg: &MemoConfig) -> Self {
+        let n: usize = records.iter().map(|(_, b)| b.num_rows()).sum();
+        Self {
+            loc: Locations::new(records),
+            records,
             column,
-            &Located {
-                row,
-                doc_id,
-                hit: &hit,
-                start_char: c.occ.start_char as usize,
-                end_char: c.occ.end_char as usize,
-                value_hash: Some(hex128(c.occ.hash)),
-                preview: &c.occ.preview,
-            },
-        );
-        count[g] += 1;
-        kinds[g].push(REPEATED_CONTEXT);
+            window_tokens: cfg.window_tokens,
+            count: vec![0; n],
+            kinds: vec![Vec::new(); n],
+            top: Vec::new(),
+            values: 0,
+            occurrences: 0,
+            values_by_risk: BTreeMap::new(),
+            contexts: 0,
+        }
     }
 
-    let mut table = PiiValuesBuilder::default();
-    let mut values_by_risk: BTreeMap<&'static str, u64> = BTreeMap::new();
-    let mut occurrences = 0;
-    for r in &values.rows {
-        let (_, shard, row, doc_id) = loc.get(r.first_record as usize);
-        table.append(r, shard, row, doc_id);
-        *values_by_risk.entry(risk_band(r.occurrences)).or_default() += 1;
-        occurrences += r.occurrences;
-    }
-    let mut top: Vec<&ValueRow> = values.rows.iter().collect();
-    top.sort_by(|a, b| {
-        (b.documents, b.occurrences, a.first_record).cmp(&(
-            a.documents,
-            a.occurrences,
-            b.first_record,
-        ))
-    });
-    let riskiest = top
-        .iter()
-        .take(RISKIEST)
-        .map(|r| {
-            let (_, shard, row, _) = loc.get(r.first_record as usize);
-            RiskyValue {
-                value_hash: hex128(r.hash),
-                kind: r.kind,
-                preview: r.preview.clone(),
-                occurrences: r.occurrences,
-                documents: r.documents,
-                clusters: r.clusters,
-                risk: risk_band(r.occurrences),
-                first_shard: shard.to_string(),
-                first_row: row,
-            }
-        })
-        .collect();
-    let mut records_by_risk: BTreeMap<&'static str, u64> = BTreeMap::new();
-    for &c in values.record_count.iter().filter(|&&c| c > 0) {
-        *records_by_risk.entry(risk_band(c)).or_default() += 1;
+    /// One partition's `(findings, pii_values)` batches.
+    pub fn partition(&mut self, part: &PartitionCounts) -> (RecordBatch, RecordBatch) {
+        let mut findings = FindingsBuilder::default();
+        for c in &part.contexts {
+            let g = c.occ.record as usize;
+            let (_, shard, row, doc_id) = self.loc.get(g);
+            let hit = Hit {
+                detector: DetectorId::Memorization,
+                kind: REPEATED_CONTEXT,
+                start: c.occ.start_byte as usize,
+                end: c.occ.end_byte as usize,
+                score: risk_score(c.context_documents.max(c.value_occurrences)),
+                preview: String::new(),
+                detail: Some(
+                    serde_json::json!({
+                        "value_kind": c.occ.kind,
+                        "context_documents": c.context_documents,
+                        "context_tokens": self.window_tokens,
+                        "value_occurrences": c.value_occurrences,
+                        "value_documents": c.value_documents,
+                    })
+                    .to_string(),
+                ),
+                norm: None,
+            };
+            findings.append(
+                shard,
+                self.column,
+                &Located {
+                    row,
+                    doc_id,
+                    hit: &hit,
+                    start_char: c.occ.start_char as usize,
+                    end_char: c.occ.end_char as usize,
+                    value_hash: Some(hex128(c.occ.hash)),
+                    preview: &c.occ.preview,
+                },
+            );
+            self.count[g] += 1;
+            self.kinds[g].push(REPEATED_CONTEXT);
+            self.contexts += 1;
+        }
+        let mut table = PiiValuesBuilder::default();
+        for r in &part.rows {
+            let (_, shard, row, doc_id) = self.loc.get(r.first_record as usize);
+            table.append(r, shard, row, doc_id);
+            *self
+                .values_by_risk
+                .entry(risk_band(r.occurrences))
+                .or_default() += 1;
+            self.occurrences += r.occurrences;
+            self.values += 1;
+        }
+        self.top.extend(part.rows.iter().cloned());
+        self.top.sort_by(|a, b| {
+            (b.documents, b.occurrences, a.first_record, a.hash).cmp(&(
+                a.documents,
+                a.occurrences,
+                b.first_record,
+                b.hash,
+            ))
+        });
+        self.top.truncate(RISKIEST);
+        (findings.finish(), table.finish())
     }
 
-    let mut out = Vec::with_capacity(records.len());
-    let mut g = 0;
-    for (shard, b) in records {
-        let range = g..g + b.num_rows();
-        let risk: Float64Array = values.record_count[range.clone()]
+    /// The records with their memorization columns filled (and `stats` updated with the new
+    /// findings), and the summary section. `values` holds each record's largest count.
+    pub fn finish(
+        self,
+        values: &ValueCounts,
+        windows: &WindowCounts,
+        sampling_rate: f64,
+        stats: &mut [CorpusStats],
+    ) -> (Vec<RecordBatch>, MemoSummary) {
+        let riskiest = self
+            .top
             .iter()
-            .map(|&c| (c > 0).then(|| risk_score(c)))
+            .map(|r| {
+                let (_, shard, row, _) = self.loc.get(r.first_record as usize);
+                RiskyValue {
+                    value_hash: hex128(r.hash),
+                    kind: r.kind,
+                    preview: r.preview.clone(),
+                    occurrences: r.occurrences,
+                    documents: r.documents,
+                    clusters: r.clusters,
+                    risk: risk_band(r.occurrences),
+                    first_shard: shard.to_string(),
+                    first_row: row,
+                }
+            })
             .collect();
-        out.push(add_findings(
-            b,
-            DetectorId::Memorization,
-            &count[range.clone()],
-            &kinds[range.clone()],
-            &mut stats[*shard],
-            &[("memorization_risk", Arc::new(risk))],
-        ));
-        g = range.end;
-    }
-    MemoOutputs {
-        findings: findings.finish(),
-        pii_values: table.finish(),
-        records: out,
-        summary: MemoSummary {
-            values: values.rows.len() as u64,
-            occurrences,
-            values_by_risk,
+        let mut records_by_risk: BTreeMap<&'static str, u64> = BTreeMap::new();
+        for &c in values.record_count.iter().filter(|&&c| c > 0) {
+            *records_by_risk.entry(risk_band(c)).or_default() += 1;
+        }
+        let mut out = Vec::with_capacity(self.records.len());
+        let mut g = 0;
+        for (shard, b) in self.records {
+            let range = g..g + b.num_rows();
+            let risk: Float64Array = values.record_count[range.clone()]
+                .iter()
+                .map(|&c| (c > 0).then(|| risk_score(c)))
+                .collect();
+            out.push(add_findings(
+                b,
+                DetectorId::Memorization,
+                &self.count[range.clone()],
+                &self.kinds[range.clone()],
+                &mut stats[*shard],
+                &[("memorization_risk", Arc::new(risk))],
+            ));
+            g = range.end;
+        }
+        let summary = MemoSummary {
+            values: self.values,
+            occurrences: self.occurrences,
+            values_by_risk: self.values_by_risk,
             records_by_risk,
-            repeated_contexts: values.contexts.len() as u64,
+            repeated_contexts: self.contexts,
             riskiest,
             repeated_text: CoverageSummary {
-                window_tokens: cfg.window_tokens,
-                sampling_rate: cfg.sampling_rate(),
+                window_tokens: self.window_tokens,
+                sampling_rate,
                 all_documents: windows.all,
                 pii_documents: windows.pii_documents,
             },
             spilled_bytes: 0,
-        },
+        };
+        (out, summary)
     }
 }

@@ -369,12 +369,18 @@ pub struct ContextHit {
     pub value_documents: u64,
 }
 
-/// What the value sweep produces, across partitions.
-#[derive(Debug, Clone, Default)]
-pub struct ValueCounts {
+/// One partition's distinct values (by hash) and context hits (by record and offset).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PartitionCounts {
     pub rows: Vec<ValueRow>,
     pub contexts: Vec<ContextHit>,
-    /// Per record: the largest repetition count of its PII (0: no PII).
+}
+
+/// What the value sweep keeps across partitions: per record, the largest repetition count of its
+/// PII (0: no PII). Each partition's values and context hits are returned to be written out, so
+/// memory holds one partition at a time.
+#[derive(Debug, Clone, Default)]
+pub struct ValueCounts {
     pub record_count: Vec<u64>,
 }
 
@@ -382,7 +388,6 @@ impl ValueCounts {
     pub fn new(records: u64) -> Self {
         Self {
             record_count: vec![0; records as usize],
-            ..Self::default()
         }
     }
 
@@ -393,8 +398,9 @@ impl ValueCounts {
         values: &mut [ValueOcc],
         cluster: Option<&dyn Fn(u64) -> u64>,
         windows: &WindowCounts,
-    ) {
+    ) -> PartitionCounts {
         values.sort_unstable_by_key(|v| (v.hash, v.record, v.start_byte));
+        let mut out = PartitionCounts::default();
         let mut clusters: Vec<u64> = Vec::new();
         for group in values.chunk_by(|a, b| a.hash == b.hash) {
             let occurrences = group.len() as u64;
@@ -411,7 +417,7 @@ impl ValueCounts {
                 clusters.dedup();
                 clusters.len() as u64
             });
-            self.rows.push(ValueRow {
+            out.rows.push(ValueRow {
                 hash: group[0].hash,
                 kind: group[0].kind,
                 preview: group[0].preview.clone(),
@@ -431,7 +437,7 @@ impl ValueCounts {
                     *c = (*c).max(count);
                 }
                 if let Some(context_documents) = ctx {
-                    self.contexts.push(ContextHit {
+                    out.contexts.push(ContextHit {
                         occ: v.clone(),
                         context_documents,
                         value_occurrences: occurrences,
@@ -440,33 +446,30 @@ impl ValueCounts {
                 }
             }
         }
-    }
-
-    /// Orders the results independently of partitioning: values by first appearance, context
-    /// hits by record and offset.
-    pub fn finish(&mut self) {
-        self.rows.sort_unstable_by_key(|r| (r.first_record, r.hash));
-        self.contexts
+        out.contexts
             .sort_unstable_by_key(|c| (c.occ.record, c.occ.start_byte, c.occ.hash));
+        out
     }
 }
 
-/// Counts a whole in-memory state (no spill).
+/// Counts a whole in-memory state (no spill): windows, per-record counts and every
+/// partition's values in partition order.
 pub fn count(
     mut state: MemoState,
     cluster: Option<&dyn Fn(u64) -> u64>,
-) -> (WindowCounts, ValueCounts) {
+) -> (WindowCounts, ValueCounts, Vec<PartitionCounts>) {
     let mut w = WindowCounts::default();
     for p in state.windows.iter_mut() {
         w.sweep(p);
     }
     w.finish();
     let mut v = ValueCounts::new(state.records);
-    for p in state.values.iter_mut() {
-        v.sweep(p, cluster, &w);
-    }
-    v.finish();
-    (w, v)
+    let parts = state
+        .values
+        .iter_mut()
+        .map(|p| v.sweep(p, cluster, &w))
+        .collect();
+    (w, v, parts)
 }
 
 #[cfg(test)]
@@ -512,15 +515,20 @@ mod tests {
             values: vec![occ(9, 0, 0)],
             windows: vec![],
         });
-        let (w, v) = count(s, None);
+        let (w, v, parts) = count(s, None);
         assert_eq!(w.all.sampled_windows, 1);
         assert_eq!(w.all.repeated_windows, 1);
         assert_eq!(w.repeated_contexts.get(&55), Some(&2));
-        let row = |hash| v.rows.iter().find(|r| r.hash == hash).unwrap();
+        let rows: Vec<&ValueRow> = parts.iter().flat_map(|p| &p.rows).collect();
+        assert!(
+            rows.windows(2).all(|r| r[0].hash < r[1].hash),
+            "ordered by hash"
+        );
+        let row = |hash| *rows.iter().find(|r| r.hash == hash).unwrap();
         assert_eq!((row(h).occurrences, row(h).documents), (3, 2));
         assert_eq!((row(9).occurrences, row(9).documents), (2, 2));
         assert_eq!(row(9).first_record, 1);
-        assert_eq!(v.contexts.len(), 1);
+        assert_eq!(parts.iter().map(|p| p.contexts.len()).sum::<usize>(), 1);
         assert_eq!(v.record_count, vec![3, 2, 3, 2]);
         assert_eq!(risk_band(1), "1");
         assert_eq!(risk_band(100), "100+");
