@@ -574,7 +574,7 @@ fn run_with(
             });
             built = Some(b.finish(rows, total.records, total.text_bytes));
         } else {
-            let mut windows = WindowCounts::default();
+            let mut windows = WindowCounts::new(memo.records);
             for p in 0..memo::PARTITIONS {
                 windows.sweep(&mut spill.windows(&mut memo, p)?);
             }

@@ -366,3 +366,48 @@ fn indexes_of_separate_shards_merge_into_the_index_of_the_whole() {
         .to_string()
         .contains("--capacity"));
 }
+
+#[test]
+fn sampled_share_of_repeated_text_is_within_its_stated_error_of_the_exact_share() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    fs::create_dir(&data).unwrap();
+    corpus(&data);
+    fs::write(
+        dir.path().join("all.toml"),
+        "[memorization]\nsample_bits = 0\n",
+    )
+    .unwrap();
+    let share = |out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "audit",
+            "data",
+            "--out",
+            out,
+            "--quiet",
+            "--detectors",
+            "pii,memorization",
+        ];
+        args.extend_from_slice(extra);
+        let r = shardguard(dir.path(), &args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let s = summary(&dir.path().join(out));
+        let t = &s["memorization"]["repeated_text"];
+        (
+            t["all_documents"]["repeated_share"].as_f64().unwrap(),
+            t["all_documents"]["error_95"].as_f64().unwrap(),
+            t["sampling_rate"].as_f64().unwrap(),
+        )
+    };
+    let (exact, _, rate) = share("exact", &["--config", "all.toml"]);
+    assert_eq!(rate, 1.0);
+    // The four near-duplicate copies of a long document are most of the windows, and three
+    // quarters of theirs are repeated; the short documents' windows are not.
+    assert!(exact > 0.3 && exact < 0.7, "{exact}");
+    let (sampled, err, rate) = share("sampled", &[]);
+    assert_eq!(rate, 1.0 / 16.0);
+    assert!(
+        (sampled - exact).abs() <= err,
+        "{sampled} ± {err} vs exact {exact}"
+    );
+}

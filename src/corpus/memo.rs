@@ -260,28 +260,55 @@ pub fn decode_windows(bytes: &[u8], out: &mut Vec<WindowOcc>) -> Result<()> {
 /// The share of text in windows repeated across documents, from the sampled windows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Coverage {
+    /// Documents with at least one sampled window.
+    pub documents: u64,
     pub sampled_windows: u64,
     pub repeated_windows: u64,
     /// `repeated_windows / sampled_windows`.
     pub repeated_share: f64,
-    /// Half-width of a 95 % interval (binomial; windows sampled by hash).
+    /// Half-width of a 95 % interval. Windows are sampled by hash, and the windows of one
+    /// document are repeated or not together, so the variance is that of a ratio estimate over
+    /// documents (cluster sampling), not the binomial one.
     pub error_95: f64,
 }
 
 impl Coverage {
-    fn add(&mut self, repeated: bool) {
-        self.sampled_windows += 1;
-        self.repeated_windows += u64::from(repeated);
-    }
-
-    fn finish(&mut self) {
-        let n = self.sampled_windows as f64;
-        if n > 0.0 {
-            let p = self.repeated_windows as f64 / n;
-            self.repeated_share = p;
-            self.error_95 = 1.96 * (p * (1.0 - p) / n).sqrt();
+    /// From per-document `(sampled, repeated)` counts.
+    fn of(docs: impl Iterator<Item = (u32, u32)> + Clone) -> Self {
+        let (mut d, mut n, mut r) = (0u64, 0u64, 0u64);
+        for (s, k) in docs.clone().filter(|&(s, _)| s > 0) {
+            d += 1;
+            n += u64::from(s);
+            r += u64::from(k);
         }
+        let mut c = Coverage {
+            documents: d,
+            sampled_windows: n,
+            repeated_windows: r,
+            ..Coverage::default()
+        };
+        if n > 0 {
+            let p = r as f64 / n as f64;
+            c.repeated_share = p;
+            if d > 1 {
+                let ss: f64 = docs
+                    .filter(|&(s, _)| s > 0)
+                    .map(|(s, k)| (f64::from(k) - p * f64::from(s)).powi(2))
+                    .sum();
+                let var = d as f64 / (d as f64 - 1.0) * ss / (n as f64).powi(2);
+                c.error_95 = 1.96 * var.sqrt();
+            }
+        }
+        c
     }
+}
+
+/// Per record: sampled windows, those repeated in other documents, whether it holds PII.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct RecordWindows {
+    sampled: u32,
+    repeated: u32,
+    pii: bool,
 }
 
 /// Window results of the whole audit.
@@ -291,9 +318,18 @@ pub struct WindowCounts {
     pub pii_documents: Coverage,
     /// Documents holding each context window found in two or more documents.
     pub repeated_contexts: HashMap<u64, u64>,
+    records: Vec<RecordWindows>,
 }
 
 impl WindowCounts {
+    /// Counts for `records` records (0: only the repeated contexts are wanted).
+    pub fn new(records: u64) -> Self {
+        Self {
+            records: vec![RecordWindows::default(); records as usize],
+            ..Self::default()
+        }
+    }
+
     /// Counts one partition's windows (sorted here).
     pub fn sweep(&mut self, windows: &mut [WindowOcc]) {
         windows.sort_unstable_by_key(|w| (w.hash, w.record));
@@ -316,17 +352,20 @@ impl WindowCounts {
                     continue;
                 }
                 last = Some(w.record);
-                self.all.add(repeated);
-                if w.flags & PII_DOC != 0 {
-                    self.pii_documents.add(repeated);
+                if let Some(r) = self.records.get_mut(w.record as usize) {
+                    r.sampled += 1;
+                    r.repeated += u32::from(repeated);
+                    r.pii |= w.flags & PII_DOC != 0;
                 }
             }
         }
     }
 
     pub fn finish(&mut self) {
-        self.all.finish();
-        self.pii_documents.finish();
+        let rs = &self.records;
+        self.all = Coverage::of(rs.iter().map(|r| (r.sampled, r.repeated)));
+        self.pii_documents =
+            Coverage::of(rs.iter().filter(|r| r.pii).map(|r| (r.sampled, r.repeated)));
     }
 }
 
@@ -458,7 +497,7 @@ pub fn count(
     mut state: MemoState,
     cluster: Option<&dyn Fn(u64) -> u64>,
 ) -> (WindowCounts, ValueCounts, Vec<PartitionCounts>) {
-    let mut w = WindowCounts::default();
+    let mut w = WindowCounts::new(state.records);
     for p in state.windows.iter_mut() {
         w.sweep(p);
     }
