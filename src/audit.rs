@@ -215,36 +215,188 @@ struct ShardState {
     skipped_lines: u64,
 }
 
-struct UnitResult {
-    batches: Vec<BatchResult>,
+/// What pass 1 accumulates, fed batches in input order by whichever unit's thread holds the
+/// turn ([`Ordered`]).
+struct Pass1<'a> {
+    sink: &'a mut dyn Sink,
+    states: Vec<ShardState>,
+    dedup: DedupIndex,
+    memo: MemoState,
+    spill: Spill,
+    /// Records waiting for corpus-wide results, in input order, with their shard.
+    held: Vec<(usize, arrow::array::RecordBatch)>,
+    hold: bool,
+    memory_limit: usize,
+    fail_fast: bool,
+    /// The first error that stops the audit (a sink or spill failure, or a shard with
+    /// `fail_fast`); later batches are dropped.
+    fatal: Option<Error>,
+}
+
+impl Pass1<'_> {
+    fn batch(&mut self, shard: usize, b: BatchResult) {
+        if self.fatal.is_none() {
+            if let Err(e) = self.try_batch(shard, b) {
+                self.fatal = Some(e);
+            }
+        }
+    }
+
+    fn try_batch(&mut self, shard: usize, b: BatchResult) -> Result<()> {
+        self.sink.findings(&b.findings)?;
+        self.states[shard].stats.merge(&b.stats);
+        if let Some(d) = &b.dedup {
+            self.dedup.append(d)?;
+        }
+        if let Some(m) = b.memo {
+            self.memo.append(m);
+            if self.memo.bytes() > self.memory_limit {
+                self.spill.write(&mut self.memo)?;
+            }
+        }
+        if self.hold {
+            self.held.push((shard, b.records));
+        } else {
+            self.sink.records(&b.records)?;
+        }
+        Ok(())
+    }
+
+    fn unit_end(&mut self, shard: usize, bad_lines: Vec<BadLine>, error: Option<Error>) {
+        let st = &mut self.states[shard];
+        st.skipped_lines += bad_lines.len() as u64;
+        let room = BAD_LINES_LISTED.saturating_sub(st.bad_lines.len());
+        st.bad_lines.extend(bad_lines.into_iter().take(room));
+        if let Some(e) = error {
+            if self.fail_fast {
+                self.fatal.get_or_insert(e);
+            } else {
+                st.units_failed += 1;
+                st.errors.push(e);
+            }
+        }
+    }
+}
+
+/// A unit that finished reading before its turn came: its batches, kept until then.
+struct Waiting {
+    shard: usize,
+    batches: Vec<Result<BatchResult>>,
     bad_lines: Vec<BadLine>,
     error: Option<Error>,
 }
 
-/// Reads one unit on this thread and scans its batches on the pool as they arrive, with at most
-/// a few batches per thread in flight so memory stays bounded on huge units.
+/// Hands units' batches to [`Pass1`] in input order while units are read in parallel. The unit
+/// whose turn it is streams its batches as they are scanned (so a huge unit never sits in
+/// memory); a unit ahead of its turn keeps its own until the turn reaches it. No unit ever waits
+/// for another, so a thread pool of any size makes progress.
+struct Ordered<'a> {
+    turn: AtomicUsize,
+    inner: Mutex<(Pass1<'a>, std::collections::BTreeMap<usize, Waiting>)>,
+}
+
+/// Batches of one unit, up to and including the first failed scan; a scan error is the unit's
+/// error only if reading itself went fine.
+struct UnitBatches {
+    scan_failed: bool,
+    error: Option<Error>,
+}
+
+impl UnitBatches {
+    fn take(&mut self, pass: &mut Pass1<'_>, shard: usize, r: Result<BatchResult>) {
+        match r {
+            Ok(b) if !self.scan_failed => pass.batch(shard, b),
+            Err(e) if !self.scan_failed => {
+                self.scan_failed = true;
+                self.error.get_or_insert(e);
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Ordered<'_> {
+    fn is_turn(&self, unit: usize) -> bool {
+        self.turn.load(Ordering::Acquire) == unit
+    }
+
+    /// Ends the unit whose turn it is and passes the turn on, through the units that finished
+    /// early.
+    fn advance(
+        &self,
+        pass: &mut Pass1<'_>,
+        waiting: &mut std::collections::BTreeMap<usize, Waiting>,
+    ) {
+        let mut next = self.turn.load(Ordering::Acquire) + 1;
+        while let Some(w) = waiting.remove(&next) {
+            let mut ub = UnitBatches {
+                scan_failed: false,
+                error: None,
+            };
+            for r in w.batches {
+                ub.take(pass, w.shard, r);
+            }
+            pass.unit_end(w.shard, w.bad_lines, w.error.or(ub.error));
+            next += 1;
+        }
+        self.turn.store(next, Ordering::Release);
+    }
+}
+
+/// Reads unit number `me` on this thread and scans its batches on the pool as they arrive, with
+/// at most a few scans per thread in flight; scanned batches go to `ordered` in read order.
+#[allow(clippy::too_many_arguments)]
 fn process_unit(
+    me: usize,
     shard: &Shard,
     planned: &Planned,
     unit: &Unit,
     scanner: &Scanner,
     read: &ReadOptions,
     progress: &dyn Progress,
-) -> UnitResult {
+    ordered: &Ordered<'_>,
+) {
     type Slot = Mutex<Option<Result<BatchResult>>>;
-    let slots: Mutex<Vec<Arc<Slot>>> = Mutex::new(Vec::new());
+    let slots: Mutex<std::collections::VecDeque<Arc<Slot>>> = Mutex::new(Default::default());
     let in_flight = AtomicUsize::new(0);
     let limit = rayon::current_num_threads() * 2;
+    let mut ub = UnitBatches {
+        scan_failed: false,
+        error: None,
+    };
+    // When it is this unit's turn: hands over the scanned batches at the front, in order.
+    let drain = |ub: &mut UnitBatches| {
+        if !ordered.is_turn(me) {
+            return;
+        }
+        let mut inner = lock(&ordered.inner);
+        let mut slots = lock(&slots);
+        while let Some(r) = slots.front().and_then(|s| lock(s).take()) {
+            slots.pop_front();
+            ub.take(&mut inner.0, unit.shard, r);
+        }
+    };
     let res = rayon::scope(|s| {
         source::read_unit(shard, planned, unit, read, &mut |sb| {
-            while in_flight.load(Ordering::Acquire) >= limit {
+            drain(&mut ub);
+            // Scans in flight, and with the turn, batches scanned but not handed over.
+            let busy = || {
+                let queued = if ordered.is_turn(me) {
+                    lock(&slots).len()
+                } else {
+                    0
+                };
+                in_flight.load(Ordering::Acquire).max(queued) >= limit
+            };
+            while busy() {
                 // Help with the queued scans instead of blocking (a one-thread pool must).
                 if rayon::yield_now() != Some(rayon::Yield::Executed) {
                     std::thread::yield_now();
                 }
+                drain(&mut ub);
             }
             let slot: Arc<Slot> = Arc::new(Mutex::new(None));
-            lock(&slots).push(slot.clone());
+            lock(&slots).push_back(slot.clone());
             in_flight.fetch_add(1, Ordering::AcqRel);
             let in_flight = &in_flight;
             s.spawn(move |_| {
@@ -259,28 +411,33 @@ fn process_unit(
         })
     });
     progress.completed(unit.bytes);
-    // Batches are kept in read order up to the first failure; a scan error counts as the unit's
-    // error only if reading itself went fine.
-    let (notes, mut error) = match res {
-        Ok(notes) => (notes, None),
-        Err(e) => (source::UnitNotes::default(), Some(e)),
+    let (bad_lines, read_error) = match res {
+        Ok(notes) => (notes.bad_lines, None),
+        Err(e) => (Vec::new(), Some(e)),
     };
-    let mut batches = Vec::new();
-    let mut scan_failed = false;
-    for slot in std::mem::take(&mut *lock(&slots)) {
-        match lock(&slot).take() {
-            Some(Ok(b)) if !scan_failed => batches.push(b),
-            Some(Err(e)) if !scan_failed => {
-                scan_failed = true;
-                error.get_or_insert(e);
-            }
-            _ => {}
+    // Every scan is done (the scope waited): hand everything over now, or leave it waiting.
+    let mut guard = lock(&ordered.inner);
+    let (pass, waiting) = &mut *guard;
+    let rest: Vec<Result<BatchResult>> = lock(&slots)
+        .drain(..)
+        .filter_map(|s| lock(&s).take())
+        .collect();
+    if ordered.is_turn(me) {
+        for r in rest {
+            ub.take(pass, unit.shard, r);
         }
-    }
-    UnitResult {
-        batches,
-        bad_lines: notes.bad_lines,
-        error,
+        pass.unit_end(unit.shard, bad_lines, read_error.or(ub.error));
+        ordered.advance(pass, waiting);
+    } else {
+        waiting.insert(
+            me,
+            Waiting {
+                shard: unit.shard,
+                batches: rest,
+                bad_lines,
+                error: read_error,
+            },
+        );
     }
 }
 
@@ -438,8 +595,8 @@ fn run_with(
     let memo_on = scanner.collects_memo();
     // Records wait for the corpus-wide results of dedup and memorization.
     let hold = dedup || (memo_on && index_opts.is_none());
-    let mut memo = MemoState::default();
-    let mut spill = Spill {
+    let memo = MemoState::default();
+    let spill = Spill {
         base: sink.output_dir().map(|p| p.to_path_buf()),
         dir: None,
         bytes: 0,
@@ -465,49 +622,58 @@ fn run_with(
     }
     progress.start(units.iter().map(|(_, u)| u.bytes).sum(), shards.len());
 
-    // With dedup, records wait for the corpus-wide clusters; their sketches are kept in order.
-    let mut index = DedupIndex::default();
-    let mut held: Vec<(usize, arrow::array::RecordBatch)> = Vec::new();
-
-    // Windows of a few units per thread: parallel inside a window, written in order after it.
+    let ordered = Ordered {
+        turn: AtomicUsize::new(0),
+        inner: Mutex::new((
+            Pass1 {
+                sink,
+                states,
+                dedup: DedupIndex::default(),
+                memo,
+                spill,
+                held: Vec::new(),
+                hold,
+                memory_limit,
+                fail_fast: opts.on_shard_error == OnShardError::Fail,
+                fatal: None,
+            },
+            Default::default(),
+        )),
+    };
+    // Windows of a few units per thread, read in parallel and handed over in order.
     let window = (rayon::current_num_threads() * 2).max(1);
-    for w in units.chunks(window) {
-        let results: Vec<UnitResult> = w
-            .par_iter()
-            .map(|(p, u)| process_unit(&shards[u.shard], p, u, &scanner, &opts.read, progress))
-            .collect();
-        for ((_, u), r) in w.iter().zip(results) {
-            let st = &mut states[u.shard];
-            for b in r.batches {
-                sink.findings(&b.findings)?;
-                st.stats.merge(&b.stats);
-                if let Some(d) = &b.dedup {
-                    index.append(d)?;
-                }
-                if let Some(m) = b.memo {
-                    memo.append(m);
-                }
-                if hold {
-                    held.push((u.shard, b.records));
-                } else {
-                    sink.records(&b.records)?;
-                }
-            }
-            st.skipped_lines += r.bad_lines.len() as u64;
-            let room = BAD_LINES_LISTED.saturating_sub(st.bad_lines.len());
-            st.bad_lines.extend(r.bad_lines.into_iter().take(room));
-            if let Some(e) = r.error {
-                if opts.on_shard_error == OnShardError::Fail {
-                    return Err(e);
-                }
-                st.units_failed += 1;
-                st.errors.push(e);
-            }
-        }
-        if memo.bytes() > memory_limit {
-            spill.write(&mut memo)?;
+    for (k, w) in units.chunks(window).enumerate() {
+        let base = k * window;
+        ordered.turn.store(base, Ordering::Release);
+        w.par_iter().enumerate().for_each(|(i, (p, u))| {
+            process_unit(
+                base + i,
+                &shards[u.shard],
+                p,
+                u,
+                &scanner,
+                &opts.read,
+                progress,
+                &ordered,
+            )
+        });
+        if let Some(e) = lock(&ordered.inner).0.fatal.take() {
+            return Err(e);
         }
     }
+    let Pass1 {
+        sink,
+        mut states,
+        dedup: index,
+        mut memo,
+        spill,
+        mut held,
+        ..
+    } = ordered
+        .inner
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .0;
 
     let mut dedup_summary = None;
     let mut filtered = None;

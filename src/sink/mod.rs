@@ -22,7 +22,10 @@ pub const RECORDS_FILE: &str = "records.parquet";
 pub const SUMMARY_FILE: &str = "summary.json";
 pub const PII_VALUES_FILE: &str = "pii_values.parquet";
 
-pub trait Sink {
+/// Rows per row group of the output tables.
+const OUTPUT_ROW_GROUP_ROWS: usize = 128 * 1024;
+
+pub trait Sink: Send {
     fn findings(&mut self, batch: &RecordBatch) -> Result<()>;
     fn records(&mut self, batch: &RecordBatch) -> Result<()>;
     /// Distinct PII values with their counts, when `memorization` ran.
@@ -129,6 +132,8 @@ impl TableFile {
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
             .set_created_by(format!("shardguard {}", env!("CARGO_PKG_VERSION")))
+            // A row group is buffered whole before it is written: keep it to tens of MB.
+            .set_max_row_group_row_count(Some(OUTPUT_ROW_GROUP_ROWS))
             .build();
         let writer = ArrowWriter::try_new(file, schema, Some(props))
             .map_err(|e| Error::output(&staged.dest, e))?;
