@@ -5,7 +5,8 @@
 //!
 //! Corpora: ../shared/data/poison/pretrain.parquet when present (or $SHARDGUARD_BENCH_PARQUET),
 //! else the bundled datasets-sample shard; plus the PII-dense test fixture; for `dedup`,
-//! ../shared/data/dedup/dev.parquet when present, else its fixture subset.
+//! ../shared/data/dedup/dev.parquet when present, else its fixture subset; for `memorization`,
+//! the first corpus split in two (an index of one half, the other half checked against it).
 
 use std::fs::File;
 use std::hint::black_box;
@@ -185,5 +186,53 @@ fn bench_dedup(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench, bench_dedup);
+/// Token windows of every record (what an index stores and a check looks up), and checking
+/// held-out text against an index of the other half of the corpus.
+fn bench_memorization(c: &mut Criterion) {
+    use shardguard::corpus::index::IndexBuilder;
+    use shardguard::detect::memorization::{check, Seeds};
+    use shardguard::detect::window::{tokenize, windows, DEFAULT_WINDOW_TOKENS as W};
+    let texts = texts_of(&read(&corpus()));
+    let (train, held): (Vec<_>, Vec<_>) = texts.chunks(2).map(|p| (&p[0], p.get(1))).unzip();
+    let held: Vec<&String> = held.into_iter().flatten().collect();
+    let key = Key::from_hex("000102030405060708090a0b0c0d0e0f").unwrap();
+    let seeds = Seeds::new(&key);
+    let mut tokens = Vec::new();
+    let mut hashes = Vec::new();
+    for t in &train {
+        tokenize(t, seeds.token, &mut tokens);
+        windows(&tokens, W, seeds.window, |_, h| hashes.push(h));
+    }
+    hashes.sort_unstable();
+    hashes.dedup();
+    let mut b = IndexBuilder::new(&key, W, 1e-6, hashes.len() as u64).unwrap();
+    b.add_windows(&hashes);
+    let index = b.finish(Vec::new(), train.len() as u64, 0);
+    let bytes: u64 = held.iter().map(|t| t.len() as u64).sum();
+    let mut g = c.benchmark_group("memorization");
+    g.throughput(Throughput::Bytes(bytes));
+    g.sample_size(10);
+    g.bench_function("windows", |b| {
+        b.iter(|| {
+            let mut n = 0u64;
+            for t in &held {
+                tokenize(t, seeds.token, &mut tokens);
+                windows(&tokens, W, seeds.window, |_, h| n ^= h);
+            }
+            n
+        })
+    });
+    g.bench_function("check", |b| {
+        b.iter(|| {
+            let mut out = Vec::new();
+            for t in &held {
+                check(t, &[], &index, seeds, &mut tokens, &mut hashes, &mut out);
+            }
+            out.len()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_dedup, bench_memorization);
 criterion_main!(benches);
