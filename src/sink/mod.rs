@@ -10,6 +10,7 @@ use arrow::array::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 
 use crate::audit::Summary;
 use crate::schema::{findings_schema, pii_values_schema, records_schema};
@@ -21,6 +22,17 @@ pub const FINDINGS_FILE: &str = "findings.parquet";
 pub const RECORDS_FILE: &str = "records.parquet";
 pub const SUMMARY_FILE: &str = "summary.json";
 pub const PII_VALUES_FILE: &str = "pii_values.parquet";
+
+/// Output columns with few distinct values, dictionary-encoded.
+const DICTIONARY_COLUMNS: &[&str] = &[
+    "shard",
+    "column",
+    "detector",
+    "kind",
+    "first_shard",
+    "risk",
+    "flags.list.item",
+];
 
 /// Rows per row group of the output tables.
 const OUTPUT_ROW_GROUP_ROWS: usize = 128 * 1024;
@@ -129,12 +141,18 @@ impl TableFile {
     fn create(dir: &Path, name: &str, schema: arrow::datatypes::SchemaRef) -> Result<Self> {
         let staged = Staged::new(dir, name);
         let file = File::create(&staged.tmp).map_err(|e| Error::output(&staged.tmp, e))?;
-        let props = WriterProperties::builder()
+        let mut props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
             .set_created_by(format!("shardguard {}", env!("CARGO_PKG_VERSION")))
             // A row group is buffered whole before it is written: keep it to tens of MB.
             .set_max_row_group_row_count(Some(OUTPUT_ROW_GROUP_ROWS))
-            .build();
+            // Hashes, previews, offsets and details are nearly all distinct: dictionaries only
+            // cost time there. The few columns that repeat keep theirs.
+            .set_dictionary_enabled(false);
+        for c in DICTIONARY_COLUMNS {
+            props = props.set_column_dictionary_enabled(ColumnPath::from(*c), true);
+        }
+        let props = props.build();
         let writer = ArrowWriter::try_new(file, schema, Some(props))
             .map_err(|e| Error::output(&staged.dest, e))?;
         Ok(Self {
