@@ -430,6 +430,25 @@ fn conclude(
     }
 }
 
+/// Audits (or checks) `inputs` into `out` on the requested threads and concludes.
+fn audit_into(
+    inputs: &[String],
+    opts: &AuditOptions,
+    key: Key,
+    r: &ReadArgs,
+    fail_on: &[FailOn],
+    out: &std::path::Path,
+) -> Result<ExitCode, Error> {
+    let progress = progress(r.quiet);
+    let mut sink = DirSink::create(out)?;
+    let summary =
+        pool(r.threads)?.install(|| audit::run(inputs, opts, key, &mut sink, &progress))?;
+    if let Some(b) = &progress.bar {
+        b.finish_and_clear();
+    }
+    Ok(conclude(&summary, r, fail_on, out))
+}
+
 fn audit_cmd(a: AuditArgs) -> Result<ExitCode, Error> {
     let fail_on = parse_fail_on(&a.fail_on)?;
     let detectors = if a.detectors.is_empty() {
@@ -446,14 +465,7 @@ fn audit_cmd(a: AuditArgs) -> Result<ExitCode, Error> {
     opts.scan.reveal = a.reveal;
     opts.filtered_out = a.filtered_out;
     opts.memory_limit = a.memory_limit.map(|m| m << 20);
-    let progress = progress(a.read.quiet);
-    let mut sink = DirSink::create(&a.out)?;
-    let summary = pool(a.read.threads)?
-        .install(|| audit::run(&a.inputs, &opts, key, &mut sink, &progress))?;
-    if let Some(b) = &progress.bar {
-        b.finish_and_clear();
-    }
-    Ok(conclude(&summary, &a.read, &fail_on, &a.out))
+    audit_into(&a.inputs, &opts, key, &a.read, &fail_on, &a.out)
 }
 
 fn index_cmd(a: IndexArgs) -> Result<ExitCode, Error> {
@@ -523,14 +535,7 @@ fn check_cmd(a: CheckArgs) -> Result<ExitCode, Error> {
     let mut opts = options(&a.read, audit::CHECK_DETECTORS.to_vec())?;
     opts.scan.reveal = a.reveal;
     opts.check_index = Some(std::sync::Arc::new(index));
-    let progress = progress(a.read.quiet);
-    let mut sink = DirSink::create(&a.out)?;
-    let summary = pool(a.read.threads)?
-        .install(|| audit::run(&a.inputs, &opts, key, &mut sink, &progress))?;
-    if let Some(b) = &progress.bar {
-        b.finish_and_clear();
-    }
-    Ok(conclude(&summary, &a.read, &fail_on, &a.out))
+    audit_into(&a.inputs, &opts, key, &a.read, &fail_on, &a.out)
 }
 
 fn report(s: &Summary, out: &std::path::Path) {

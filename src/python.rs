@@ -235,32 +235,7 @@ impl _Auditor {
         shard: String,
         first_row: i64,
     ) -> PyResult<(Py<PyAny>, Py<PyAny>)> {
-        let reader = arrow_input(data, "scan")?.into_reader()?;
-        let cols = self
-            .scanner
-            .resolve_columns(&reader.schema(), &shard)
-            .map_err(to_py)?;
-        let scanner = self.scanner.clone();
-        let result = py.detach(|| -> Result<_, Error> {
-            let batches = numbered_batches(reader, &shard, first_row)?;
-            self.install(|| {
-                batches
-                    .par_iter()
-                    .map(|(row, b)| scanner.scan(&shard, *row, b, &cols))
-                    .collect::<Result<Vec<_>, _>>()
-            })
-        });
-        let results = result.map_err(to_py)?;
-        let mut findings = Vec::with_capacity(results.len());
-        let mut records = Vec::with_capacity(results.len());
-        for r in results {
-            findings.push(r.findings);
-            records.push(r.records);
-        }
-        Ok((
-            table(py, findings, findings_schema())?,
-            table(py, records, records_schema())?,
-        ))
+        self.scan_with(py, &self.scanner, data, "scan", &shard, first_row)
     }
 
     /// The duplicate sketches of Arrow data, as a mergeable `DedupState`.
@@ -442,17 +417,33 @@ impl _Auditor {
         let scanner = Scanner::new(scan, self.key().map_err(to_py)?)
             .and_then(|s| s.check_against(index.index.clone()))
             .map_err(to_py)?;
-        let reader = arrow_input(data, "check")?.into_reader()?;
+        self.scan_with(py, &scanner, data, "check", &shard, first_row)
+    }
+}
+
+impl _Auditor {
+    /// `(findings, records)` of Arrow data scanned by `scanner`, batches in parallel, the GIL
+    /// released.
+    fn scan_with(
+        &self,
+        py: Python<'_>,
+        scanner: &Scanner,
+        data: &Bound<'_, PyAny>,
+        method: &str,
+        shard: &str,
+        first_row: i64,
+    ) -> PyResult<(Py<PyAny>, Py<PyAny>)> {
+        let reader = arrow_input(data, method)?.into_reader()?;
         let cols = scanner
-            .resolve_columns(&reader.schema(), &shard)
+            .resolve_columns(&reader.schema(), shard)
             .map_err(to_py)?;
         let results = py
             .detach(|| -> Result<_, Error> {
-                let batches = numbered_batches(reader, &shard, first_row)?;
+                let batches = numbered_batches(reader, shard, first_row)?;
                 self.install(|| {
                     batches
                         .par_iter()
-                        .map(|(row, b)| scanner.scan(&shard, *row, b, &cols))
+                        .map(|(row, b)| scanner.scan(shard, *row, b, &cols))
                         .collect::<Result<Vec<_>, _>>()
                 })
             })
@@ -464,9 +455,7 @@ impl _Auditor {
             table(py, records, records_schema())?,
         ))
     }
-}
 
-impl _Auditor {
     fn require_user_key(&self, what: &str) -> PyResult<()> {
         if self.key_source == KeySource::User {
             Ok(())
