@@ -513,27 +513,28 @@ impl Spill {
         let mut buf = Vec::new();
         for p in 0..memo::PARTITIONS {
             let (v, w) = state.take(p);
-            for (name, enc) in [("values", true), ("windows", false)] {
-                buf.clear();
-                if enc {
-                    memo::encode_values(&v, &mut buf);
-                } else {
-                    memo::encode_windows(&w, &mut buf);
-                }
-                if buf.is_empty() {
-                    continue;
-                }
-                let path = dir.join(format!("{name}-{p:02}"));
-                use std::io::Write;
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&path)
-                    .and_then(|mut f| f.write_all(&buf))
-                    .map_err(|e| Error::output(&path, e))?;
-                self.bytes += buf.len() as u64;
-            }
+            buf.clear();
+            memo::encode_values(&v, &mut buf);
+            self.append(&dir.join(format!("values-{p:02}")), &buf)?;
+            buf.clear();
+            memo::encode_windows(&w, &mut buf);
+            self.append(&dir.join(format!("windows-{p:02}")), &buf)?;
         }
+        Ok(())
+    }
+
+    fn append(&mut self, path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+        use std::io::Write;
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(bytes))
+            .map_err(|e| Error::output(path, e))?;
+        self.bytes += bytes.len() as u64;
         Ok(())
     }
 
@@ -763,7 +764,7 @@ fn run_with(
                 sink.pii_values(&table)?;
             }
             let mut stats: Vec<CorpusStats> = states.iter().map(|s| s.stats.clone()).collect();
-            let (records, summary) = fin.finish(&values, &windows, cfg.sampling_rate(), &mut stats);
+            let (records, summary) = fin.finish(&values, &windows, &mut stats);
             for (st, s) in states.iter_mut().zip(stats) {
                 st.stats = s;
             }

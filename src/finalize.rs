@@ -388,6 +388,7 @@ pub struct MemoFinalizer<'a> {
     records: &'a [(usize, RecordBatch)],
     column: &'a str,
     window_tokens: usize,
+    sampling_rate: f64,
     count: Vec<i64>,
     kinds: Vec<Vec<&'static str>>,
     top: Vec<ValueRow>,
@@ -406,6 +407,7 @@ impl<'a> MemoFinalizer<'a> {
             records,
             column,
             window_tokens: cfg.window_tokens,
+            sampling_rate: cfg.sampling_rate(),
             count: vec![0; n],
             kinds: vec![Vec::new(); n],
             top: Vec::new(),
@@ -488,7 +490,6 @@ impl<'a> MemoFinalizer<'a> {
         self,
         values: &ValueCounts,
         windows: &WindowCounts,
-        sampling_rate: f64,
         stats: &mut [CorpusStats],
     ) -> (Vec<RecordBatch>, MemoSummary) {
         let riskiest = self
@@ -540,7 +541,7 @@ impl<'a> MemoFinalizer<'a> {
             riskiest,
             repeated_text: CoverageSummary {
                 window_tokens: self.window_tokens,
-                sampling_rate,
+                sampling_rate: self.sampling_rate,
                 all_documents: windows.all,
                 pii_documents: windows.pii_documents,
             },

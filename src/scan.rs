@@ -361,18 +361,18 @@ impl Scanner {
                         })
                         .collect();
                     let mut more = Vec::new();
-                    match (&mut memo, &self.index) {
-                        (Some(batch), _) => memorization::collect(
+                    match (&mut memo, self.memo, &self.index) {
+                        (Some(batch), Some(mode), _) => memorization::collect(
                             t,
                             &valued,
                             i as u64,
                             &self.config.rules.memorization,
                             self.seeds,
-                            self.memo.unwrap_or(Windows::Sampled),
+                            mode,
                             &mut tokens,
                             batch,
                         ),
-                        (None, Some(index)) => memorization::check(
+                        (_, _, Some(index)) => memorization::check(
                             t,
                             &valued,
                             index,
@@ -381,7 +381,7 @@ impl Scanner {
                             &mut window_hashes,
                             &mut more,
                         ),
-                        (None, None) => {}
+                        _ => {}
                     }
                     drop(valued);
                     for h in more {

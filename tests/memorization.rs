@@ -70,6 +70,15 @@ fn corpus(dir: &Path) -> Vec<String> {
     docs
 }
 
+/// A scratch directory with the corpus under `data/`: (directory, data, texts).
+fn scratch_corpus() -> (tempfile::TempDir, std::path::PathBuf, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    fs::create_dir(&data).unwrap();
+    let docs = corpus(&data);
+    (dir, data, docs)
+}
+
 fn i64s(path: &Path, column: &str) -> Vec<Option<i64>> {
     read_parquet(path)
         .iter()
@@ -123,10 +132,7 @@ fn memo_findings(out: &Path) -> Vec<(Option<String>, String, Option<i64>)> {
 
 #[test]
 fn counts_are_exact_whatever_the_threads_and_the_spill() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    fs::create_dir(&data).unwrap();
-    let docs = corpus(&data);
+    let (dir, _, docs) = scratch_corpus();
     let run = |out: &str, extra: &[&str]| {
         let mut args = vec!["audit", "data", "--out", out, "--quiet"];
         args.extend_from_slice(extra);
@@ -214,10 +220,7 @@ fn counts_are_exact_whatever_the_threads_and_the_spill() {
 
 #[test]
 fn check_finds_training_pii_and_copied_passages_only() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    fs::create_dir(&data).unwrap();
-    let docs = corpus(&data);
+    let (dir, _, docs) = scratch_corpus();
     let r = shardguard(
         dir.path(),
         &["index", "data", "--out", "train.sgindex", "--quiet"],
@@ -318,10 +321,7 @@ fn check_finds_training_pii_and_copied_passages_only() {
 fn indexes_of_separate_shards_merge_into_the_index_of_the_whole() {
     use shardguard::audit::{build_index, AuditOptions, IndexOptions, NoProgress};
     use shardguard::hash::Key;
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    fs::create_dir(&data).unwrap();
-    corpus(&data);
+    let (_dir, data, _) = scratch_corpus();
     let key = || Key::from_hex(KEY).unwrap();
     let opts = AuditOptions::default();
     let io = IndexOptions {
@@ -369,10 +369,7 @@ fn indexes_of_separate_shards_merge_into_the_index_of_the_whole() {
 
 #[test]
 fn sampled_share_of_repeated_text_is_within_its_stated_error_of_the_exact_share() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    fs::create_dir(&data).unwrap();
-    corpus(&data);
+    let (dir, _, _) = scratch_corpus();
     fs::write(
         dir.path().join("all.toml"),
         "[memorization]\nsample_bits = 0\n",

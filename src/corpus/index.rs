@@ -113,15 +113,10 @@ impl IndexBuilder {
     /// Adds distinct window hashes (the caller removes repeats, so `windows` counts right).
     /// The words of the window a few ahead are requested early, so the random writes overlap.
     pub fn add_windows(&mut self, distinct: &[u64]) {
-        let (bits, k) = (self.bloom.num_bits(), self.bloom.num_hashes());
+        let k = self.bloom.num_hashes();
         for (i, &h) in distinct.iter().enumerate() {
             if let Some(&next) = distinct.get(i + 8) {
-                let words = self.bloom.as_slice();
-                for bit in probe_bits(next, bits, k) {
-                    if let Some(w) = words.get(bit / 64) {
-                        prefetch(w);
-                    }
-                }
+                prefetch_probes(&self.bloom, next, k);
             }
             self.bloom.insert_hash(h);
         }
@@ -204,16 +199,7 @@ impl TrainingIndex {
     /// lookups are right whatever it loads.
     #[inline]
     pub fn prefetch_window(&self, hash: u64, probes: u32) {
-        let words = self.bloom.as_slice();
-        for bit in probe_bits(
-            hash,
-            self.bloom.num_bits(),
-            probes.min(self.header.bloom_hashes),
-        ) {
-            if let Some(w) = words.get(bit / 64) {
-                prefetch(w);
-            }
-        }
+        prefetch_probes(&self.bloom, hash, probes.min(self.header.bloom_hashes));
     }
 
     pub fn values(&self) -> &[IndexValue] {
@@ -388,6 +374,17 @@ fn probe_bits(hash: u64, num_bits: usize, probes: u32) -> impl Iterator<Item = u
         }
         at(h1)
     })
+}
+
+/// Asks the CPU to load the words holding the first `probes` bits `bloom` tests for `hash`.
+#[inline]
+fn prefetch_probes(bloom: &BloomFilter, hash: u64, probes: u32) {
+    let words = bloom.as_slice();
+    for bit in probe_bits(hash, bloom.num_bits(), probes) {
+        if let Some(w) = words.get(bit / 64) {
+            prefetch(w);
+        }
+    }
 }
 
 #[inline]
