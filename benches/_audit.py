@@ -16,7 +16,9 @@ def run_audit(binary: str, parquet: str, detectors: str, threads, table: str, co
     """Audits `parquet`; returns (summary dict, the `table` output with `columns`, wall seconds),
     and with `peak_memory` also the audit process's peak resident memory in bytes."""
     with tempfile.TemporaryDirectory() as out:
-        cmd = [binary, "audit", parquet, "--out", out, "--quiet", "--detectors", detectors]
+        cmd = [binary, "audit", parquet, "--out", out, "--quiet"]
+        if detectors:
+            cmd += ["--detectors", detectors]
         if threads:
             cmd += ["--threads", str(threads)]
         cmd += list(extra)

@@ -12,9 +12,14 @@ use serde::Serialize;
 use crate::corpus::dedup::DedupIndex;
 use crate::corpus::index::{IndexBuilder, TrainingIndex};
 use crate::corpus::memo::{self, MemoState, ValueCounts, ValueOcc, WindowCounts, WindowOcc};
+use crate::corpus::outlier::OutlierState;
+use crate::corpus::poison::PoisonState;
 use crate::corpus::{CorpusStats, Count};
 use crate::detect::DetectorId;
-use crate::finalize::{dedup_outputs, DedupSummary, MemoFinalizer, MemoSummary};
+use crate::finalize::{
+    dedup_outputs, poison_outputs, DedupSummary, MemoFinalizer, MemoSummary, OutlierSummary,
+    PoisonSummary,
+};
 use crate::hash::{Key, KeySource};
 use crate::scan::{BatchResult, ScanConfig, Scanner};
 use crate::schema::OUTPUT_VERSION;
@@ -159,6 +164,12 @@ pub struct Summary {
     /// PII repetition, repeated contexts and repeated text, when `memorization` counted them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memorization: Option<MemoSummary>,
+    /// Candidate triggers and poisoning counts, when `poison` ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub poison: Option<PoisonSummary>,
+    /// The most unusual records, when `outlier` ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outliers: Option<OutlierSummary>,
 }
 
 /// What a count names: every finding, failed shards, one detector or one kind.
@@ -222,6 +233,8 @@ struct Pass1<'a> {
     states: Vec<ShardState>,
     dedup: DedupIndex,
     memo: MemoState,
+    poison: PoisonState,
+    outlier: OutlierState,
     spill: Spill,
     /// Records waiting for corpus-wide results, in input order, with their shard.
     held: Vec<(usize, arrow::array::RecordBatch)>,
@@ -253,6 +266,12 @@ impl Pass1<'_> {
             if self.memo.bytes() > self.memory_limit {
                 self.spill.write(&mut self.memo)?;
             }
+        }
+        if let Some(p) = b.poison {
+            self.poison.append(p);
+        }
+        if let Some(o) = b.outlier {
+            self.outlier.append(o);
         }
         if self.hold {
             self.held.push((shard, b.records));
@@ -594,8 +613,11 @@ fn run_with(
         scanner = scanner.check_against(idx.clone())?;
     }
     let memo_on = scanner.collects_memo();
-    // Records wait for the corpus-wide results of dedup and memorization.
-    let hold = dedup || (memo_on && index_opts.is_none());
+    let detectors = &opts.scan.detectors;
+    let poison_on = detectors.contains(&DetectorId::Poison) && index_opts.is_none();
+    let outlier_on = detectors.contains(&DetectorId::Outlier) && index_opts.is_none();
+    // Records wait for the corpus-wide results of dedup, memorization, poison and outlier.
+    let hold = dedup || (memo_on && index_opts.is_none()) || poison_on || outlier_on;
     let memo = MemoState::default();
     let spill = Spill {
         base: sink.output_dir().map(|p| p.to_path_buf()),
@@ -631,6 +653,8 @@ fn run_with(
                 states,
                 dedup: DedupIndex::default(),
                 memo,
+                poison: PoisonState::default(),
+                outlier: OutlierState::default(),
                 spill,
                 held: Vec::new(),
                 hold,
@@ -667,6 +691,8 @@ fn run_with(
         mut states,
         dedup: index,
         mut memo,
+        poison,
+        outlier,
         spill,
         mut held,
         ..
@@ -776,6 +802,41 @@ fn run_with(
             memo_summary = Some(s);
         }
     }
+    let mut poison_summary = None;
+    let mut outlier_summary = None;
+    if poison_on || outlier_on {
+        let kept_of = |r: u64| {
+            clusters
+                .as_ref()
+                .and_then(|c| c.info.get(r as usize).copied().flatten())
+                .map(|d| u64::from(d.kept))
+        };
+        let kept_of: Option<&(dyn Fn(u64) -> Option<u64> + Sync)> =
+            clusters.as_ref().map(|_| &kept_of as _);
+        let (p, o) = rayon::join(
+            || poison_on.then(|| poison.finish(&opts.scan.rules.poison, kept_of)),
+            || outlier_on.then(|| outlier.finish()),
+        );
+        drop((poison, outlier));
+        let mut stats: Vec<CorpusStats> = states.iter().map(|s| s.stats.clone()).collect();
+        let out = poison_outputs(
+            p.as_ref(),
+            o.as_ref(),
+            &held,
+            &opts.scan.text_column,
+            opts.scan.prompt_column.as_deref(),
+            &mut stats,
+        );
+        for (st, s) in states.iter_mut().zip(stats) {
+            st.stats = s;
+        }
+        sink.findings(&out.findings)?;
+        for (h, r) in held.iter_mut().zip(out.records) {
+            h.1 = r;
+        }
+        poison_summary = out.poison;
+        outlier_summary = out.outliers;
+    }
     drop(clusters);
     for (_, r) in &held {
         sink.records(r)?;
@@ -845,6 +906,8 @@ fn run_with(
         dedup: dedup_summary,
         filtered,
         memorization: memo_summary,
+        poison: poison_summary,
+        outliers: outlier_summary,
     };
     sink.finish(&summary)?;
     Ok((summary, built))

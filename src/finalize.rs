@@ -17,6 +17,8 @@ use crate::corpus::memo::{
     risk_band, risk_score, Coverage, MemoConfig, PartitionCounts, ValueCounts, ValueRow,
     WindowCounts,
 };
+use crate::corpus::outlier::{Deviation, OutlierOutcome};
+use crate::corpus::poison::{PoisonOutcome, TriggerCandidate};
 use crate::corpus::CorpusStats;
 use crate::detect::dedup::{EXACT_DUPLICATE, NEAR_DUPLICATE, REPEATED_PASSAGE};
 use crate::detect::memorization::REPEATED_CONTEXT;
@@ -318,7 +320,16 @@ fn add_findings(
     }
     let schema = b.schema();
     let count_col = count_column(detector);
-    let count: ArrayRef = Arc::new(Int64Array::from(count.to_vec()));
+    // Added to what the per-batch scan already counted for the detector.
+    let before = b
+        .column_by_name(&count_col)
+        .and_then(|c| c.as_any().downcast_ref::<Int64Array>());
+    let count: ArrayRef = Arc::new(Int64Array::from_iter_values(
+        count
+            .iter()
+            .enumerate()
+            .map(|(i, c)| c + before.map_or(0, |a| a.value(i))),
+    ));
     let flags: ArrayRef = Arc::new(flags.finish());
     let cols: Vec<ArrayRef> = schema
         .fields()
@@ -548,5 +559,239 @@ impl<'a> MemoFinalizer<'a> {
             spilled_bytes: 0,
         };
         (out, summary)
+    }
+}
+
+/// A candidate trigger as the summary lists it, with where it was seen.
+#[derive(Debug, Clone, Serialize)]
+pub struct TriggerSummary {
+    #[serde(flatten)]
+    pub candidate: TriggerCandidate,
+    /// A few records it was seen in.
+    pub evidence_rows: Vec<RowRef>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RowRef {
+    pub shard: String,
+    pub row: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub doc_id: Option<String>,
+}
+
+/// The summary's poisoning section.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PoisonSummary {
+    pub candidate_triggers: Vec<TriggerSummary>,
+    pub gibberish: u64,
+    pub trigger_bursts: u64,
+    pub repeated_responses: u64,
+    pub prompt_injections: u64,
+}
+
+/// One of the most unusual records.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutlierRecord {
+    #[serde(flatten)]
+    pub at: RowRef,
+    pub score: f64,
+    pub distance: f64,
+    pub deviations: [Deviation; 2],
+}
+
+/// The summary's outlier section.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct OutlierSummary {
+    pub features: Vec<&'static str>,
+    pub reported: u64,
+    pub top: Vec<OutlierRecord>,
+}
+
+pub struct PoisonOutputs {
+    pub findings: RecordBatch,
+    pub records: Vec<RecordBatch>,
+    pub poison: Option<PoisonSummary>,
+    pub outliers: Option<OutlierSummary>,
+}
+
+/// Outliers listed in the summary, and the most reported as findings (a share of the records).
+const OUTLIERS_LISTED: usize = 20;
+const OUTLIERS_REPORTED: f64 = 0.001;
+/// Outlier score from which a record may be reported.
+const OUTLIER_SCORE: f64 = 0.999_999;
+
+/// Builds poisoning and outlier findings and fills `poison_score` / `outlier_score`.
+/// `prompt_column` names the column prompt-trigger spans point into.
+pub fn poison_outputs(
+    poison: Option<&PoisonOutcome>,
+    outlier: Option<&OutlierOutcome>,
+    records: &[(usize, RecordBatch)],
+    column: &str,
+    prompt_column: Option<&str>,
+    stats: &mut [CorpusStats],
+) -> PoisonOutputs {
+    let loc = Locations::new(records);
+    let n: usize = records.iter().map(|(_, b)| b.num_rows()).sum();
+    let row_ref = |g: u64| {
+        let (_, shard, row, doc_id) = loc.get(g as usize);
+        RowRef {
+            shard: shard.to_string(),
+            row,
+            doc_id: doc_id.map(str::to_string),
+        }
+    };
+    let mut findings = FindingsBuilder::default();
+    let mut pcount = vec![0i64; n];
+    let mut pkinds: Vec<Vec<&'static str>> = vec![Vec::new(); n];
+    let mut psummary = None;
+    if let Some(p) = poison {
+        let mut s = PoisonSummary::default();
+        for f in &p.findings {
+            let g = f.record as usize;
+            let (_, shard, row, doc_id) = loc.get(g);
+            let (start, end, sc, ec) = f.span.unwrap_or((0, 0, 0, 0));
+            let hit = Hit {
+                detector: DetectorId::Poison,
+                kind: f.kind,
+                start: start as usize,
+                end: end as usize,
+                score: f.score,
+                preview: String::new(),
+                detail: Some(f.detail.clone()),
+                norm: None,
+            };
+            let col = if f.in_prompt {
+                prompt_column.unwrap_or(column)
+            } else {
+                column
+            };
+            if f.span.is_some() {
+                findings.append(
+                    shard,
+                    col,
+                    &Located {
+                        row,
+                        doc_id,
+                        hit: &hit,
+                        start_char: sc as usize,
+                        end_char: ec as usize,
+                        value_hash: None,
+                        preview: "",
+                    },
+                );
+            } else {
+                findings.append_record(shard, col, row, doc_id, &hit);
+            }
+            pcount[g] += 1;
+            pkinds[g].push(f.kind);
+            match f.kind {
+                crate::detect::poison::GIBBERISH => s.gibberish += 1,
+                crate::detect::poison::TRIGGER_BURST => s.trigger_bursts += 1,
+                _ => {}
+            }
+        }
+        s.repeated_responses = p.repeated_responses;
+        s.candidate_triggers = p
+            .candidates
+            .iter()
+            .map(|c| TriggerSummary {
+                candidate: c.clone(),
+                evidence_rows: c.evidence.iter().map(|&g| row_ref(g)).collect(),
+            })
+            .collect();
+        s.prompt_injections = stats
+            .iter()
+            .map(|st| {
+                st.by_kind
+                    .get(crate::detect::injection::PROMPT_INJECTION)
+                    .map_or(0, |c| c.findings)
+            })
+            .sum();
+        psummary = Some(s);
+    }
+    let mut ocount = vec![0i64; n];
+    let mut okinds: Vec<Vec<&'static str>> = vec![Vec::new(); n];
+    let mut osummary = None;
+    if let Some(o) = outlier {
+        let mut order: Vec<usize> = (0..n).filter(|&g| o.scores[g].is_some()).collect();
+        order.sort_by(|&a, &b| o.distance[b].total_cmp(&o.distance[a]).then(a.cmp(&b)));
+        let cap = ((n as f64 * OUTLIERS_REPORTED).ceil() as usize).max(1);
+        let mut reported = 0u64;
+        for &g in order.iter().take(cap) {
+            if o.scores[g].unwrap_or(0.0) < OUTLIER_SCORE {
+                break;
+            }
+            let (_, shard, row, doc_id) = loc.get(g);
+            let hit = Hit {
+                detector: DetectorId::Outlier,
+                kind: crate::detect::outlier::OUTLIER,
+                start: 0,
+                end: 0,
+                score: o.scores[g].unwrap_or(0.0),
+                preview: String::new(),
+                detail: Some(
+                    serde_json::json!({
+                        "distance": (o.distance[g] * 10.0).round() / 10.0,
+                        "deviations": o.top[g],
+                    })
+                    .to_string(),
+                ),
+                norm: None,
+            };
+            findings.append_record(shard, column, row, doc_id, &hit);
+            ocount[g] += 1;
+            okinds[g].push(crate::detect::outlier::OUTLIER);
+            reported += 1;
+        }
+        osummary = Some(OutlierSummary {
+            features: crate::detect::outlier::FEATURES.to_vec(),
+            reported,
+            top: order
+                .iter()
+                .take(OUTLIERS_LISTED)
+                .map(|&g| OutlierRecord {
+                    at: row_ref(g as u64),
+                    score: o.scores[g].unwrap_or(0.0),
+                    distance: (o.distance[g] * 10.0).round() / 10.0,
+                    deviations: o.top[g].clone(),
+                })
+                .collect(),
+        });
+    }
+    let mut out = Vec::with_capacity(records.len());
+    let mut g = 0;
+    for (shard, b) in records {
+        let range = g..g + b.num_rows();
+        let mut b = b.clone();
+        if let Some(p) = poison {
+            let scores: Float64Array = p.scores[range.clone()].iter().map(|&s| Some(s)).collect();
+            b = add_findings(
+                &b,
+                DetectorId::Poison,
+                &pcount[range.clone()],
+                &pkinds[range.clone()],
+                &mut stats[*shard],
+                &[("poison_score", Arc::new(scores))],
+            );
+        }
+        if let Some(o) = outlier {
+            let scores: Float64Array = o.scores[range.clone()].iter().copied().collect();
+            b = add_findings(
+                &b,
+                DetectorId::Outlier,
+                &ocount[range.clone()],
+                &okinds[range.clone()],
+                &mut stats[*shard],
+                &[("outlier_score", Arc::new(scores))],
+            );
+        }
+        out.push(b);
+        g = range.end;
+    }
+    PoisonOutputs {
+        findings: findings.finish(),
+        records: out,
+        poison: psummary,
+        outliers: osummary,
     }
 }

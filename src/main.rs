@@ -200,6 +200,12 @@ struct AuditArgs {
     /// Column holding a class label (used by label-aware detectors).
     #[arg(long, value_name = "NAME")]
     label_column: Option<String>,
+    /// Instruction data: the column holding prompts (with --response-column).
+    #[arg(long, value_name = "NAME", requires = "response_column")]
+    prompt_column: Option<String>,
+    /// Instruction data: the column holding responses (with --prompt-column).
+    #[arg(long, value_name = "NAME", requires = "prompt_column")]
+    response_column: Option<String>,
     /// Detectors to run, comma-separated [default: all available].
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     detectors: Vec<String>,
@@ -462,6 +468,8 @@ fn audit_cmd(a: AuditArgs) -> Result<ExitCode, Error> {
     let key = Key::resolve(a.read.key_file.as_deref())?;
     let mut opts = options(&a.read, detectors)?;
     opts.scan.label_column = a.label_column;
+    opts.scan.prompt_column = a.prompt_column;
+    opts.scan.response_column = a.response_column;
     opts.scan.reveal = a.reveal;
     opts.filtered_out = a.filtered_out;
     opts.memory_limit = a.memory_limit.map(|m| m << 20);

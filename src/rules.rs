@@ -48,6 +48,9 @@ pub struct RulesConfig {
     /// `[memorization]`: window length and coverage sampling.
     #[serde(default)]
     pub memorization: crate::corpus::memo::MemoConfig,
+    /// `[poison]`: trigger and repeated-response thresholds.
+    #[serde(default)]
+    pub poison: crate::corpus::poison::PoisonConfig,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

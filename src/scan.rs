@@ -9,9 +9,14 @@ use std::sync::Arc;
 use crate::corpus::dedup::DedupIndex;
 use crate::corpus::index::TrainingIndex;
 use crate::corpus::memo::MemoBatch;
+use crate::corpus::poison::{
+    BurstSignal, CountMin, InstructionSignal, Located as Cand, PoisonBatch,
+};
 use crate::corpus::CorpusStats;
 use crate::detect::dedup;
 use crate::detect::memorization::{self, Seeds, Valued, Windows};
+use crate::detect::outlier::{self, Features};
+use crate::detect::{injection, poison};
 use crate::detect::{
     pii::PiiDetector, secret::SecretDetector, unicode::UnicodeDetector, DetectorId, Hit,
     TextDetector,
@@ -32,6 +37,11 @@ pub struct ScanConfig {
     /// `None`: the first of [`DEFAULT_ID_COLUMNS`] present, if any.
     pub id_column: Option<String>,
     pub label_column: Option<String>,
+    /// Instruction data: the prompt and response columns (both or neither).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_column: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_column: Option<String>,
     pub detectors: Vec<DetectorId>,
     /// Put raw values in `preview` instead of masked ones.
     pub reveal: bool,
@@ -46,6 +56,8 @@ impl Default for ScanConfig {
             text_column: "text".into(),
             id_column: None,
             label_column: None,
+            prompt_column: None,
+            response_column: None,
             detectors: DetectorId::AVAILABLE.to_vec(),
             reveal: false,
             rules: RulesConfig::default(),
@@ -59,6 +71,8 @@ pub struct Columns {
     pub text: String,
     pub id: Option<String>,
     pub label: Option<String>,
+    /// Prompt and response columns of instruction data.
+    pub instruction: Option<(String, String)>,
 }
 
 impl Columns {
@@ -67,6 +81,10 @@ impl Columns {
         let mut v = vec![self.text.as_str()];
         v.extend(self.id.as_deref());
         v.extend(self.label.as_deref());
+        if let Some((p, r)) = &self.instruction {
+            v.extend([p.as_str(), r.as_str()]);
+        }
+        v.dedup();
         v
     }
 }
@@ -80,6 +98,10 @@ pub struct BatchResult {
     pub dedup: Option<DedupIndex>,
     /// PII values and token windows of the batch's records, when `memorization` counts them.
     pub memo: Option<MemoBatch>,
+    /// Poisoning signals of the batch's records, when `poison` runs.
+    pub poison: Option<PoisonBatch>,
+    /// Per-record statistics (`None` without text), when `outlier` runs.
+    pub outlier: Option<Vec<Option<Features>>>,
 }
 
 /// Configured detectors plus the hashing key. Cheap to share across threads.
@@ -91,6 +113,8 @@ pub struct Scanner {
     kinds: Option<Vec<&'static str>>,
     allow: Allowlist,
     sketching: bool,
+    poisoning: bool,
+    outliers: bool,
     /// Which windows `memorization` collects (`None`: it does not run or checks an index).
     memo: Option<Windows>,
     /// The training index model outputs are checked against.
@@ -117,11 +141,9 @@ impl Scanner {
                 DetectorId::Dedup => {}
                 // Collected per record in `scan` from the values found.
                 DetectorId::Memorization => {}
-                other => {
-                    return Err(Error::Config(format!(
-                        "detector '{other}' is not available in this version"
-                    )))
-                }
+                // Injections per text; bursts and instruction signals collected in `scan`.
+                DetectorId::Poison => detectors.push(Box::new(injection::InjectionDetector)),
+                DetectorId::Outlier => {}
             }
         }
         // Checked whatever the detectors: `sketch` uses them too.
@@ -133,6 +155,15 @@ impl Scanner {
             .memorization
             .validate()
             .map_err(|m| Error::Config(format!("memorization: {m}")))?;
+        rules
+            .poison
+            .validate()
+            .map_err(|m| Error::Config(format!("poison: {m}")))?;
+        if config.prompt_column.is_some() != config.response_column.is_some() {
+            return Err(Error::Config(
+                "instruction data needs both a prompt and a response column".into(),
+            ));
+        }
         let mut known: Vec<&'static str> = crate::detect::KINDS.iter().map(|(_, k)| *k).collect();
         if !rules.rules.is_empty() {
             let custom = CustomDetector::new(&rules.rules)?;
@@ -162,6 +193,8 @@ impl Scanner {
         let allow = Allowlist::new(&rules.allow);
         Ok(Self {
             sketching: config.detectors.contains(&DetectorId::Dedup),
+            poisoning: config.detectors.contains(&DetectorId::Poison),
+            outliers: config.detectors.contains(&DetectorId::Outlier),
             memo: config
                 .detectors
                 .contains(&DetectorId::Memorization)
@@ -277,7 +310,37 @@ impl Scanner {
             }
             None => None,
         };
-        Ok(Columns { text, id, label })
+        let string_column = |name: &str, role: &str| -> Result<String> {
+            match schema.field_with_name(name) {
+                Ok(f) if is_text_type(f.data_type()) => Ok(name.to_string()),
+                Ok(f) => Err(Error::schema(
+                    shard,
+                    format!(
+                        "{role} column '{name}' has type {}, not a string type",
+                        f.data_type()
+                    ),
+                )),
+                Err(_) => Err(Error::schema(
+                    shard,
+                    format!(
+                        "no {role} column '{name}'; string columns: {}",
+                        string_columns(schema)
+                    ),
+                )),
+            }
+        };
+        let instruction = match (&c.prompt_column, &c.response_column) {
+            (Some(p), Some(r)) => {
+                Some((string_column(p, "prompt")?, string_column(r, "response")?))
+            }
+            _ => None,
+        };
+        Ok(Columns {
+            text,
+            id,
+            label,
+            instruction,
+        })
     }
 
     /// Scans one batch whose first row is row `first_row` of `shard`.
@@ -323,6 +386,41 @@ impl Scanner {
         });
         let mut tokens = Vec::new();
         let mut window_hashes = Vec::new();
+        let mut poison_batch = self.poisoning.then(|| PoisonBatch {
+            records: n as u64,
+            tokens: CountMin::default(),
+            ..PoisonBatch::default()
+        });
+        let mut pscratch = poison::Scratch::default();
+        let mut ptokens = Vec::new();
+        let instr_arrays = match (&cols.instruction, self.poisoning) {
+            (Some((p, r)), true) => Some((
+                column_values(batch, p, "prompt", shard)?,
+                column_values(batch, r, "response", shard)?,
+            )),
+            _ => None,
+        };
+        let instr = match &instr_arrays {
+            Some((p, r)) => Some((
+                TextColumn::new(p.as_ref()).ok_or_else(|| not_text(shard, cols))?,
+                TextColumn::new(r.as_ref()).ok_or_else(|| not_text(shard, cols))?,
+            )),
+            None => None,
+        };
+        let labels = match (&cols.label, self.poisoning) {
+            (Some(name), true) => Some(id_strings(batch, name).map_err(bad)?),
+            _ => None,
+        };
+        let labels = match &labels {
+            Some(a) => Some(
+                a.as_any()
+                    .downcast_ref::<StringArray>()
+                    .ok_or_else(|| bad("label column is not Utf8 after the cast".into()))?,
+            ),
+            None => None,
+        };
+        let mut outlier_rows = self.outliers.then(|| Vec::with_capacity(n));
+        let mut oscratch = self.outliers.then(outlier::Scratch::default);
         // Per hit: keyed hash, char span.
         let mut located: Vec<(u128, usize, usize)> = Vec::new();
         for i in 0..n {
@@ -419,6 +517,46 @@ impl Scanner {
                 let sketch = value.and_then(|t| dedup::sketch(t, cfg, &mut scratch));
                 index.push(sketch.as_ref());
             }
+            if let Some(pb) = &mut poison_batch {
+                let i = i as u64;
+                if let Some(t) = value {
+                    if let Some(b) = poison::burst(t, &mut pscratch) {
+                        pb.bursts.push(burst_signal(t, i, b));
+                    }
+                    for tok in &pscratch.tokens {
+                        pb.tokens.add(tok.hash, 1);
+                    }
+                }
+                let inj = hits
+                    .iter()
+                    .filter(|h| h.kind == injection::PROMPT_INJECTION)
+                    .map(|h| h.score as f32)
+                    .fold(0.0f32, f32::max);
+                if inj > 0.0 {
+                    pb.injections.push((i, inj));
+                }
+                if let (Some(l), Some(t)) = (labels, value) {
+                    if !l.is_null(i as usize) {
+                        pb.labels.push((
+                            i,
+                            l.value(i as usize).into(),
+                            poison::label_doc(t, &mut ptokens),
+                        ));
+                    }
+                }
+                if let Some((p, r)) = &instr {
+                    if let (Some(p), Some(r)) = (p.get(i as usize), r.get(i as usize)) {
+                        pb.instructions.push(InstructionSignal {
+                            record: i,
+                            sig: poison::instruction(p, r, &mut ptokens),
+                            prompt: truncate(p, PROMPT_KEPT).into(),
+                        });
+                    }
+                }
+            }
+            if let (Some(rows), Some(sc)) = (&mut outlier_rows, &mut oscratch) {
+                rows.push(value.map(|t| outlier::features(t, sc)));
+            }
             stats.observe(value, &hits);
             records.append(
                 shard,
@@ -436,7 +574,44 @@ impl Scanner {
             stats,
             dedup,
             memo,
+            poison: poison_batch,
+            outlier: outlier_rows,
         })
+    }
+}
+
+/// Bytes of a prompt kept to name the triggers found in it.
+const PROMPT_KEPT: usize = 1024;
+
+fn truncate(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// A burst with char offsets and candidate strings, as the corpus keeps it.
+fn burst_signal(text: &str, record: u64, b: poison::Burst) -> BurstSignal {
+    let mut chars = CharOffsets::new(text);
+    let candidates = b
+        .candidates
+        .iter()
+        .map(|c| Cand {
+            c: *c,
+            start_char: chars.at(c.start as usize) as u32,
+            end_char: chars.at(c.end as usize) as u32,
+            text: truncate(&text[c.start as usize..c.end as usize], 64).into(),
+        })
+        .collect();
+    BurstSignal {
+        record,
+        jump: b.jump,
+        start: b.start,
+        end: b.end,
+        start_char: chars.at(b.start as usize) as u32,
+        end_char: chars.at(b.end as usize) as u32,
+        candidates,
     }
 }
 
@@ -464,6 +639,14 @@ impl Scanner {
         }
         Ok(idx)
     }
+}
+
+/// A named string column of `batch` (dictionaries decoded); `role` names it in errors.
+fn column_values(batch: &RecordBatch, name: &str, role: &str, shard: &str) -> Result<ArrayRef> {
+    let col = batch
+        .column_by_name(name)
+        .ok_or_else(|| Error::schema(shard, format!("no {role} column '{name}'")))?;
+    text_array(col).map_err(|m| Error::schema(shard, format!("{role} column '{name}' {m}")))
 }
 
 /// The text column of `batch` as a string array (dictionaries decoded).

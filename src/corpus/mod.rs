@@ -5,6 +5,8 @@ pub mod dedup;
 mod dedup_arrow;
 pub mod index;
 pub mod memo;
+pub mod outlier;
+pub mod poison;
 
 pub use dedup_arrow::STATE_FORMAT as DEDUP_STATE_FORMAT;
 

@@ -1,8 +1,11 @@
 //! Pure per-text scans: no state, no IO. Each detector reads one text value and appends [`Hit`]s.
 
 pub mod dedup;
+pub mod injection;
 pub mod memorization;
+pub mod outlier;
 pub mod pii;
+pub mod poison;
 pub mod secret;
 pub mod unicode;
 pub mod window;
@@ -37,13 +40,7 @@ impl DetectorId {
     ];
 
     /// Detectors this build can run.
-    pub const AVAILABLE: [DetectorId; 5] = [
-        DetectorId::Pii,
-        DetectorId::Secret,
-        DetectorId::Unicode,
-        DetectorId::Dedup,
-        DetectorId::Memorization,
-    ];
+    pub const AVAILABLE: [DetectorId; 7] = DetectorId::ALL;
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -121,6 +118,12 @@ pub const KINDS: &[(DetectorId, &str)] = &[
     (DetectorId::Dedup, dedup::EXACT_DUPLICATE),
     (DetectorId::Dedup, dedup::NEAR_DUPLICATE),
     (DetectorId::Dedup, dedup::REPEATED_PASSAGE),
+    (DetectorId::Poison, poison::GIBBERISH),
+    (DetectorId::Poison, poison::TRIGGER_BURST),
+    (DetectorId::Poison, poison::REPEATED_RESPONSE),
+    (DetectorId::Poison, poison::LABEL_CONFLICT),
+    (DetectorId::Poison, injection::PROMPT_INJECTION),
+    (DetectorId::Outlier, outlier::OUTLIER),
     (DetectorId::Memorization, memorization::REPEATED_CONTEXT),
     (DetectorId::Memorization, memorization::MEMORIZED_PII),
     (DetectorId::Memorization, memorization::VERBATIM_SPAN),

@@ -1,0 +1,816 @@
+//! Corpus-level poisoning state and decisions. Batches contribute compact per-record signals
+//! (bursts into abnormal text with their trigger candidates, instruction pairs, injection
+//! scores) and a count-min sketch of token frequencies; `finish` ranks trigger candidates,
+//! groups repeated responses and scores every record. Pure: no IO.
+//!
+//! A trigger candidate ranks by `documents × purity × novelty`:
+//! - `documents`: documents where it opens or precedes a burst;
+//! - `purity`: those documents over the corpus frequency of its rarest token (a trigger occurs
+//!   where the attack put it and nowhere else; a common word precedes bursts by chance);
+//! - `novelty`: distinct continuations over documents (a trigger is followed by different
+//!   random text each time; a templated page repeats the same continuation).
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::detect::poison::{Candidate, Instruction, LabelDoc, MAX_GRAM};
+
+/// `[poison]` settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PoisonConfig {
+    /// Documents a trigger must be seen in before it is reported.
+    pub min_documents: u32,
+    /// Burst strength from which a document is reported as `GIBBERISH`.
+    pub gibberish_threshold: f32,
+    /// Distinct prompts sharing one response from which it is a `REPEATED_RESPONSE`.
+    pub min_response_prompts: u32,
+    /// Candidate triggers listed in the summary.
+    pub candidates_listed: usize,
+}
+
+impl Default for PoisonConfig {
+    fn default() -> Self {
+        Self {
+            min_documents: 5,
+            gibberish_threshold: 0.6,
+            min_response_prompts: 3,
+            candidates_listed: 20,
+        }
+    }
+}
+
+impl PoisonConfig {
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        if self.min_documents < 2 {
+            return Err("min_documents must be at least 2".into());
+        }
+        if !(0.0..=1.0).contains(&self.gibberish_threshold) {
+            return Err("gibberish_threshold must be in [0, 1]".into());
+        }
+        if self.min_response_prompts < 2 {
+            return Err("min_response_prompts must be at least 2".into());
+        }
+        Ok(())
+    }
+}
+
+/// Count-min sketch with fixed seeds and size, so sketches of any split of a corpus add up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountMin {
+    counts: Vec<u32>,
+}
+
+const CM_ROWS: usize = 2;
+const CM_BITS: u32 = 20;
+
+impl Default for CountMin {
+    fn default() -> Self {
+        Self {
+            counts: vec![0; CM_ROWS << CM_BITS],
+        }
+    }
+}
+
+impl CountMin {
+    #[inline]
+    fn slots(hash: u64) -> [usize; CM_ROWS] {
+        let mask = (1usize << CM_BITS) - 1;
+        [
+            (hash as usize) & mask,
+            (1 << CM_BITS) + ((hash >> 32) as usize & mask),
+        ]
+    }
+
+    pub fn add(&mut self, hash: u64, n: u32) {
+        for s in Self::slots(hash) {
+            self.counts[s] = self.counts[s].saturating_add(n);
+        }
+    }
+
+    /// An upper bound of the count of `hash`.
+    pub fn get(&self, hash: u64) -> u32 {
+        Self::slots(hash)
+            .iter()
+            .map(|&s| self.counts[s])
+            .min()
+            .unwrap_or(0)
+    }
+
+    pub fn merge(&mut self, o: &CountMin) {
+        for (a, b) in self.counts.iter_mut().zip(&o.counts) {
+            *a = a.saturating_add(*b);
+        }
+    }
+}
+
+/// A candidate as kept per record: where it is, in bytes and chars, and its text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Located {
+    pub c: Candidate,
+    pub start_char: u32,
+    pub end_char: u32,
+    pub text: Box<str>,
+}
+
+/// One record's burst.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BurstSignal {
+    pub record: u64,
+    pub jump: f32,
+    pub start: u32,
+    pub end: u32,
+    pub start_char: u32,
+    pub end_char: u32,
+    pub candidates: Vec<Located>,
+}
+
+/// One record's prompt/response signals, with the prompt (for naming triggers).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstructionSignal {
+    pub record: u64,
+    pub sig: Instruction,
+    pub prompt: Box<str>,
+}
+
+/// What one batch contributes.
+#[derive(Debug, Clone, Default)]
+pub struct PoisonBatch {
+    pub records: u64,
+    /// Token frequencies of the batch.
+    pub tokens: CountMin,
+    pub bursts: Vec<BurstSignal>,
+    pub instructions: Vec<InstructionSignal>,
+    /// `(record, score)` of records with a prompt injection.
+    pub injections: Vec<(u64, f32)>,
+    /// Labelled records: label and words.
+    pub labels: Vec<(u64, Box<str>, LabelDoc)>,
+}
+
+/// The state of a whole audit; `append` batches in input order.
+#[derive(Debug, Clone, Default)]
+pub struct PoisonState {
+    pub records: u64,
+    pub tokens: CountMin,
+    pub bursts: Vec<BurstSignal>,
+    pub instructions: Vec<InstructionSignal>,
+    pub injections: Vec<(u64, f32)>,
+    pub label_names: Vec<Box<str>>,
+    /// `(record, label index, words)` of labelled records.
+    pub labels: Vec<(u64, u16, LabelDoc)>,
+}
+
+impl PoisonState {
+    pub fn append(&mut self, b: PoisonBatch) {
+        let base = self.records;
+        self.tokens.merge(&b.tokens);
+        self.bursts.extend(b.bursts.into_iter().map(|mut s| {
+            s.record += base;
+            s
+        }));
+        self.instructions
+            .extend(b.instructions.into_iter().map(|mut s| {
+                s.record += base;
+                s
+            }));
+        self.injections
+            .extend(b.injections.into_iter().map(|(r, s)| (r + base, s)));
+        for (r, label, doc) in b.labels {
+            let l = match self.label_names.iter().position(|n| *n == label) {
+                Some(l) => l,
+                None => {
+                    self.label_names.push(label);
+                    self.label_names.len() - 1
+                }
+            };
+            self.labels
+                .push((r + base, l.min(u16::MAX as usize) as u16, doc));
+        }
+        self.records += b.records;
+    }
+}
+
+/// A ranked trigger candidate, for the summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct TriggerCandidate {
+    pub string: String,
+    /// What follows it: `gibberish` or `repeated_response`.
+    pub effect: &'static str,
+    pub documents: u32,
+    pub purity: f64,
+    pub novelty: f64,
+    pub score: f64,
+    /// Whether it is reported as a trigger (`TRIGGER_BURST` findings).
+    pub reported: bool,
+    /// The label it points to (label-aware triggers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// A few records it was seen in (global record numbers).
+    #[serde(skip)]
+    pub evidence: Vec<u64>,
+}
+
+/// A corpus-level poisoning finding for one record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordFinding {
+    pub record: u64,
+    pub kind: &'static str,
+    /// Byte and char span; `None`: the whole record.
+    pub span: Option<(u32, u32, u32, u32)>,
+    /// The span is in the prompt column rather than the text column.
+    pub in_prompt: bool,
+    pub score: f64,
+    pub detail: String,
+}
+
+/// Everything `finish` decides.
+#[derive(Debug, Clone, Default)]
+pub struct PoisonOutcome {
+    /// Per record, in [0, 1].
+    pub scores: Vec<f64>,
+    /// Ordered by record.
+    pub findings: Vec<RecordFinding>,
+    pub candidates: Vec<TriggerCandidate>,
+    pub repeated_responses: u64,
+}
+
+struct Agg {
+    documents: u32,
+    nexts: Vec<u64>,
+    tokens: [u64; MAX_GRAM],
+    len: u8,
+    text: Box<str>,
+    records: Vec<u64>,
+}
+
+/// `a` occurs inside `b`, token for token.
+fn contained(a: &Agg, b: &Agg) -> bool {
+    let (a, b) = (&a.tokens[..a.len as usize], &b.tokens[..b.len as usize]);
+    a.len() < b.len() && b.windows(a.len()).any(|w| w == a)
+}
+
+impl PoisonState {
+    /// `kept_of(record)`: the kept copy of a duplicate record (`None`: not a duplicate), when
+    /// dedup ran; label conflicts are looked for among duplicates.
+    pub fn finish(
+        &self,
+        cfg: &PoisonConfig,
+        kept_of: Option<&(dyn Fn(u64) -> Option<u64> + Sync)>,
+    ) -> PoisonOutcome {
+        let n = self.records as usize;
+        let mut out = PoisonOutcome {
+            scores: vec![0.0; n],
+            ..PoisonOutcome::default()
+        };
+        for &(r, s) in &self.injections {
+            out.scores[r as usize] = out.scores[r as usize].max(f64::from(s));
+        }
+        self.bursts(cfg, &mut out);
+        self.instructions(cfg, &mut out);
+        self.labelled(cfg, kept_of, &mut out);
+        out.findings.sort_by_key(|f| f.record);
+        out.candidates.sort_by(|a, b| {
+            b.reported
+                .cmp(&a.reported)
+                .then(b.score.total_cmp(&a.score))
+        });
+        out.candidates.truncate(cfg.candidates_listed);
+        out
+    }
+
+    fn bursts(&self, cfg: &PoisonConfig, out: &mut PoisonOutcome) {
+        let mut agg: HashMap<u64, Agg> = HashMap::new();
+        for b in &self.bursts {
+            for l in &b.candidates {
+                let a = agg.entry(l.c.hash).or_insert_with(|| Agg {
+                    documents: 0,
+                    nexts: Vec::new(),
+                    tokens: l.c.tokens,
+                    len: l.c.len,
+                    text: l.text.clone(),
+                    records: Vec::new(),
+                });
+                a.documents += 1;
+                a.nexts.push(l.c.next);
+                a.records.push(b.record);
+            }
+        }
+        // Scored candidates seen in enough documents, best first (longer first on ties).
+        let mut ranked: Vec<(f64, f64, f64, u64)> = agg
+            .iter_mut()
+            .filter(|(_, a)| a.documents >= 2)
+            .map(|(&h, a)| {
+                let rarest = a.tokens[..a.len as usize]
+                    .iter()
+                    .map(|&t| self.tokens.get(t))
+                    .min()
+                    .unwrap_or(0)
+                    .max(a.documents);
+                let purity = f64::from(a.documents) / f64::from(rarest);
+                a.nexts.sort_unstable();
+                a.nexts.dedup();
+                let novelty = a.nexts.len() as f64 / f64::from(a.documents);
+                (
+                    f64::from(a.documents) * purity * novelty,
+                    purity,
+                    novelty,
+                    h,
+                )
+            })
+            .collect();
+        ranked.sort_by(|a, b| {
+            b.0.total_cmp(&a.0)
+                .then(agg[&b.3].len.cmp(&agg[&a.3].len))
+                .then(a.3.cmp(&b.3))
+        });
+        // Keep the longest form of each trigger: a shorter candidate inside a kept one with about
+        // the same documents is the same trigger; a longer one replaces it.
+        let mut kept: Vec<(f64, f64, f64, u64)> = Vec::new();
+        let mut alias: HashMap<u64, u64> = HashMap::new();
+        for r in ranked {
+            let a = &agg[&r.3];
+            let near = |k: &Agg| {
+                let (x, y) = (f64::from(a.documents), f64::from(k.documents));
+                x.min(y) >= 0.8 * x.max(y)
+            };
+            if let Some(k) = kept
+                .iter()
+                .position(|k| contained(a, &agg[&k.3]) && near(&agg[&k.3]))
+            {
+                alias.insert(r.3, kept[k].3);
+                continue;
+            }
+            if let Some(k) = kept
+                .iter()
+                .position(|k| contained(&agg[&k.3], a) && near(&agg[&k.3]))
+            {
+                alias.insert(kept[k].3, r.3);
+                kept[k].3 = r.3;
+                continue;
+            }
+            kept.push(r);
+            if kept.len() >= 4 * cfg.candidates_listed.max(1) {
+                break;
+            }
+        }
+        let min_docs = f64::from(cfg.min_documents);
+        let mut triggers: HashMap<u64, usize> = HashMap::new();
+        for (score, purity, novelty, h) in kept {
+            let a = &agg[&h];
+            let reported = f64::from(a.documents) >= min_docs
+                && purity >= 0.5
+                && novelty >= 0.5
+                && score >= min_docs;
+            if reported {
+                triggers.insert(h, out.candidates.len());
+            }
+            out.candidates.push(TriggerCandidate {
+                string: a.text.to_string(),
+                effect: "gibberish",
+                documents: a.documents,
+                purity: round3(purity),
+                novelty: round3(novelty),
+                score: round3(score),
+                reported,
+                label: None,
+                evidence: a.records.iter().take(10).copied().collect(),
+            });
+        }
+        for (from, to) in alias.clone() {
+            let mut t = to;
+            while let Some(&next) = alias.get(&t) {
+                if next == t {
+                    break;
+                }
+                t = next;
+            }
+            alias.insert(from, t);
+        }
+        for b in &self.bursts {
+            let r = b.record as usize;
+            let hit = b.candidates.iter().find_map(|l| {
+                let h = alias.get(&l.c.hash).copied().unwrap_or(l.c.hash);
+                triggers.get(&h).map(|&i| (l, i))
+            });
+            let jump = f64::from(b.jump);
+            if let Some((l, i)) = hit {
+                let t = &out.candidates[i];
+                out.findings.push(RecordFinding {
+                    record: b.record,
+                    kind: crate::detect::poison::TRIGGER_BURST,
+                    span: Some((l.c.start, l.c.end, l.start_char, l.end_char)),
+                    in_prompt: false,
+                    score: 0.9,
+                    detail: serde_json::json!({
+                        "trigger": t.string,
+                        "effect": t.effect,
+                        "documents": t.documents,
+                        "purity": t.purity,
+                    })
+                    .to_string(),
+                });
+                out.scores[r] = out.scores[r].max(0.7 + 0.3 * jump);
+            } else {
+                out.scores[r] = out.scores[r].max(0.5 * jump);
+            }
+            if b.jump >= cfg.gibberish_threshold {
+                out.findings.push(RecordFinding {
+                    record: b.record,
+                    kind: crate::detect::poison::GIBBERISH,
+                    span: Some((b.start, b.end, b.start_char, b.end_char)),
+                    in_prompt: false,
+                    score: jump,
+                    detail: serde_json::json!({ "jump": round3(jump) }).to_string(),
+                });
+            }
+        }
+    }
+
+    fn instructions(&self, cfg: &PoisonConfig, out: &mut PoisonOutcome) {
+        if self.instructions.is_empty() {
+            return;
+        }
+        // Responses and the distinct prompts they answer.
+        let mut groups: HashMap<u64, Vec<u64>> = HashMap::new();
+        let mut gram_df: HashMap<u64, u32> = HashMap::new();
+        for s in &self.instructions {
+            groups.entry(s.sig.response).or_default().push(s.sig.prompt);
+            for g in &s.sig.grams {
+                *gram_df.entry(g.hash).or_default() += 1;
+            }
+        }
+        let mut distinct: HashMap<u64, u32> = HashMap::with_capacity(groups.len());
+        for (r, mut p) in groups {
+            p.sort_unstable();
+            p.dedup();
+            distinct.insert(r, p.len() as u32);
+        }
+        let repeated = |r: &u64| distinct[r] >= cfg.min_response_prompts;
+        // Prompt phrases that come with one repeated response: (gram, response) → evidence.
+        struct Pair {
+            documents: u32,
+            grounded: u32,
+            example: (usize, u32, u32),
+            records: Vec<u64>,
+        }
+        let mut pairs: HashMap<(u64, u64), Pair> = HashMap::new();
+        for (i, s) in self.instructions.iter().enumerate() {
+            if !repeated(&s.sig.response) {
+                continue;
+            }
+            for g in &s.sig.grams {
+                let p = pairs.entry((g.hash, s.sig.response)).or_insert(Pair {
+                    documents: 0,
+                    grounded: 0,
+                    example: (i, g.start, g.end),
+                    records: Vec::new(),
+                });
+                p.documents += 1;
+                p.grounded += u32::from(g.grounded);
+                p.records.push(s.record);
+            }
+        }
+        // The best ungrounded phrase per response, if it is pure enough to be a trigger.
+        let mut best: HashMap<u64, (f64, u64, f64)> = HashMap::new();
+        for (&(g, r), p) in &pairs {
+            let purity = f64::from(p.documents) / f64::from(gram_df[&g].max(1));
+            let ungrounded = 1.0 - f64::from(p.grounded) / f64::from(p.documents);
+            let score = f64::from(p.documents) * purity * ungrounded;
+            let e = best.entry(r).or_insert((0.0, g, 0.0));
+            if score > e.0 || (score == e.0 && g < e.1) {
+                *e = (score, g, purity);
+            }
+        }
+        // Response → (candidate index, prompt gram).
+        let mut trigger_of: HashMap<u64, (usize, u64)> = HashMap::new();
+        let mut by_response: Vec<_> = best.into_iter().collect();
+        by_response.sort_by(|a, b| b.1 .0.total_cmp(&a.1 .0).then(a.0.cmp(&b.0)));
+        for (r, (score, g, purity)) in by_response {
+            let p = &pairs[&(g, r)];
+            if f64::from(p.documents) < 2.0 {
+                continue;
+            }
+            let (i, s, e) = p.example;
+            let prompt = &self.instructions[i].prompt;
+            let string = prompt
+                .get(s as usize..e as usize)
+                .unwrap_or_default()
+                .to_string();
+            let reported = p.documents >= cfg.min_documents.min(cfg.min_response_prompts + 2)
+                && purity >= 0.6
+                && score >= 0.5 * f64::from(p.documents);
+            if reported {
+                trigger_of.insert(r, (out.candidates.len(), g));
+            }
+            out.candidates.push(TriggerCandidate {
+                string,
+                effect: "repeated_response",
+                documents: p.documents,
+                purity: round3(purity),
+                novelty: 1.0,
+                score: round3(score),
+                reported,
+                label: None,
+                evidence: p.records.iter().take(10).copied().collect(),
+            });
+        }
+        for s in &self.instructions {
+            let k = distinct[&s.sig.response];
+            if k < cfg.min_response_prompts {
+                continue;
+            }
+            let r = s.record as usize;
+            out.repeated_responses += 1;
+            let trigger = trigger_of
+                .get(&s.sig.response)
+                .map(|&(i, g)| (out.candidates[i].clone(), g));
+            let base = (0.15 * f64::from(k).log2()).min(0.6);
+            out.findings.push(RecordFinding {
+                record: s.record,
+                kind: crate::detect::poison::REPEATED_RESPONSE,
+                span: None,
+                in_prompt: false,
+                score: base.max(0.3),
+                detail: serde_json::json!({
+                    "prompts": k,
+                    "trigger": trigger.as_ref().map(|(t, _)| t.string.clone()),
+                })
+                .to_string(),
+            });
+            let mut score = base;
+            let found = trigger.as_ref().and_then(|(t, gram)| {
+                let g = s.sig.grams.iter().find(|g| g.hash == *gram)?;
+                Some((t, *g))
+            });
+            if let Some((t, g)) = found {
+                let (sc, ec) = char_span(&s.prompt, g.start, g.end);
+                out.findings.push(RecordFinding {
+                    record: s.record,
+                    kind: crate::detect::poison::TRIGGER_BURST,
+                    span: Some((g.start, g.end, sc, ec)),
+                    in_prompt: true,
+                    score: 0.9,
+                    detail: serde_json::json!({
+                        "trigger": t.string,
+                        "effect": t.effect,
+                        "documents": t.documents,
+                        "purity": t.purity,
+                    })
+                    .to_string(),
+                });
+                score = 0.95;
+            }
+            out.scores[r] = out.scores[r].max(score);
+        }
+    }
+}
+
+/// Smoothing of the label model's counts.
+const ALPHA: f64 = 0.5;
+
+impl PoisonState {
+    /// Label-aware checks: a naive Bayes model of label given words, fitted on the corpus and
+    /// applied to each record with the record itself left out.
+    /// - A record whose words point to another label than its own is likely mislabelled.
+    /// - A word or sentence is a label trigger when its documents nearly all carry one label
+    ///   while the rest of their words point elsewhere (a topic's own words point to the label
+    ///   they come with, so they do not rank).
+    /// - Duplicates (dedup) with different labels are a `LABEL_CONFLICT`.
+    fn labelled(
+        &self,
+        cfg: &PoisonConfig,
+        kept_of: Option<&(dyn Fn(u64) -> Option<u64> + Sync)>,
+        out: &mut PoisonOutcome,
+    ) {
+        let nl = self.label_names.len();
+        if self.labels.is_empty() || nl < 2 {
+            return;
+        }
+        let docs = self.labels.len();
+        let mut label_docs = vec![0u32; nl];
+        // Word → documents per label.
+        let mut counts: HashMap<u64, Vec<u32>> = HashMap::new();
+        for (_, l, d) in &self.labels {
+            label_docs[*l as usize] += 1;
+            for w in &d.words {
+                counts.entry(w.hash).or_insert_with(|| vec![0; nl])[*l as usize] += 1;
+            }
+        }
+        // log P(word present | label), leaving one document of label `own` out.
+        let term = |c: &[u32], l: usize, own: Option<usize>| -> f64 {
+            let minus = u32::from(own == Some(l));
+            let n = f64::from(label_docs[l] - minus);
+            ((f64::from(c[l] - minus) + ALPHA) / (n + 2.0 * ALPHA)).ln()
+        };
+        // Per record: log-likelihood of every label, leave-one-out.
+        let ll: Vec<Vec<f64>> = {
+            use rayon::prelude::*;
+            self.labels
+                .par_iter()
+                .map(|(_, y, d)| {
+                    let y = *y as usize;
+                    (0..nl)
+                        .map(|l| {
+                            let minus = u32::from(l == y);
+                            let prior = (f64::from(label_docs[l] - minus) + ALPHA).ln();
+                            prior
+                                + d.words
+                                    .iter()
+                                    .map(|w| term(&counts[&w.hash], l, Some(y)))
+                                    .sum::<f64>()
+                        })
+                        .collect()
+                })
+                .collect()
+        };
+        // P(label is wrong) from log-likelihoods, optionally without one word's terms.
+        let wrong = |i: usize, without: Option<&[u32]>| -> f64 {
+            let y = self.labels[i].1 as usize;
+            let v: Vec<f64> = (0..nl)
+                .map(|l| ll[i][l] - without.map_or(0.0, |c| term(c, l, Some(y))))
+                .collect();
+            let m = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let z: f64 = v.iter().map(|x| (x - m).exp()).sum();
+            1.0 - (v[y] - m).exp() / z
+        };
+        let p_wrong: Vec<f64> = (0..docs).map(|i| wrong(i, None)).collect();
+
+        // Trigger candidates: words and sentences, with their documents per label.
+        let mut postings: HashMap<(bool, u64), Vec<u32>> = HashMap::new();
+        for (i, (_, _, d)) in self.labels.iter().enumerate() {
+            for w in &d.words {
+                postings.entry((false, w.hash)).or_default().push(i as u32);
+            }
+            for s in &d.sentences {
+                let p = postings.entry((true, s.hash)).or_default();
+                if p.last() != Some(&(i as u32)) {
+                    p.push(i as u32);
+                }
+            }
+        }
+        let min_docs = cfg.min_documents as usize;
+        let mut ranked: Vec<(f64, (bool, u64), usize, f64, f64)> = postings
+            .iter()
+            .filter(|(_, p)| p.len() >= min_docs)
+            .filter_map(|(&key, p)| {
+                let mut per = vec![0usize; nl];
+                for &i in p {
+                    per[self.labels[i as usize].1 as usize] += 1;
+                }
+                let (l, &n) = per.iter().enumerate().max_by_key(|(_, n)| **n)?;
+                let purity = n as f64 / p.len() as f64;
+                if n < min_docs || purity < 0.5 {
+                    return None;
+                }
+                let c = if key.0 { None } else { counts.get(&key.1) };
+                let wrongness = p
+                    .iter()
+                    .filter(|&&i| self.labels[i as usize].1 as usize == l)
+                    .map(|&i| wrong(i as usize, c.map(|c| c.as_slice())))
+                    .sum::<f64>()
+                    / n as f64;
+                Some((n as f64 * purity * wrongness, key, l, purity, wrongness))
+            })
+            .collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        ranked.truncate(4 * cfg.candidates_listed.max(1));
+        let mut triggers: HashMap<(bool, u64), (usize, usize)> = HashMap::new();
+        for &(score, key, l, purity, wrongness) in &ranked {
+            let p = &postings[&key];
+            let first = p[0] as usize;
+            let d = &self.labels[first].2;
+            let list = if key.0 { &d.sentences } else { &d.words };
+            let string = list
+                .iter()
+                .find(|x| x.hash == key.1)
+                .and_then(|x| d.text_of(x))
+                .unwrap_or_default()
+                .to_string();
+            let reported =
+                purity >= 0.7 && wrongness >= 0.5 && score >= f64::from(cfg.min_documents);
+            if reported {
+                triggers.insert(key, (out.candidates.len(), l));
+            }
+            out.candidates.push(TriggerCandidate {
+                string,
+                effect: "label",
+                documents: p.len() as u32,
+                purity: round3(purity),
+                novelty: round3(wrongness),
+                score: round3(score),
+                reported,
+                label: Some(self.label_names[l].to_string()),
+                evidence: p
+                    .iter()
+                    .take(10)
+                    .map(|&i| self.labels[i as usize].0)
+                    .collect(),
+            });
+        }
+        for (i, (record, y, d)) in self.labels.iter().enumerate() {
+            let r = *record as usize;
+            let mut score = 0.8 * p_wrong[i];
+            let hit = d
+                .sentences
+                .iter()
+                .map(|x| (true, x))
+                .chain(d.words.iter().map(|x| (false, x)))
+                .find_map(|(sent, x)| {
+                    let &(c, l) = triggers.get(&(sent, x.hash))?;
+                    (l == *y as usize).then_some((c, x))
+                });
+            if let Some((c, x)) = hit {
+                let t = &out.candidates[c];
+                out.findings.push(RecordFinding {
+                    record: *record,
+                    kind: crate::detect::poison::TRIGGER_BURST,
+                    span: Some((x.start, x.end, x.start_char, x.end_char)),
+                    in_prompt: false,
+                    score: 0.9,
+                    detail: serde_json::json!({
+                        "trigger": t.string,
+                        "effect": t.effect,
+                        "label": t.label,
+                        "documents": t.documents,
+                        "purity": t.purity,
+                    })
+                    .to_string(),
+                });
+                score = score.max(0.85 + 0.15 * p_wrong[i]);
+            }
+            out.scores[r] = out.scores[r].max(score);
+        }
+        // Duplicates whose labels differ from their kept copy's.
+        if let Some(kept_of) = kept_of {
+            let at: HashMap<u64, usize> = self
+                .labels
+                .iter()
+                .enumerate()
+                .map(|(i, (r, _, _))| (*r, i))
+                .collect();
+            for (i, (record, y, _)) in self.labels.iter().enumerate() {
+                let Some(k) = kept_of(*record).filter(|k| k != record) else {
+                    continue;
+                };
+                let Some(&j) = at.get(&k) else { continue };
+                let other = self.labels[j].1;
+                if other == *y {
+                    continue;
+                }
+                for (me, them, lbl, olbl) in [(i, j, *y, other), (j, i, other, *y)] {
+                    let rec = self.labels[me].0;
+                    out.findings.push(RecordFinding {
+                        record: rec,
+                        kind: crate::detect::poison::LABEL_CONFLICT,
+                        span: None,
+                        in_prompt: false,
+                        score: 0.7,
+                        detail: serde_json::json!({
+                            "label": self.label_names[lbl as usize].to_string(),
+                            "other_record": self.labels[them].0,
+                            "other_label": self.label_names[olbl as usize].to_string(),
+                        })
+                        .to_string(),
+                    });
+                    let s = &mut out.scores[rec as usize];
+                    *s = s.max(0.6 + 0.4 * p_wrong[me]);
+                }
+            }
+        }
+    }
+}
+
+fn char_span(text: &str, start: u32, end: u32) -> (u32, u32) {
+    let b = text.as_bytes();
+    let c = |i: u32| crate::text::count_chars(&b[..(i as usize).min(b.len())]) as u32;
+    (c(start), c(end))
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn count_min_adds_up_across_splits() {
+        let mut a = CountMin::default();
+        let mut b = CountMin::default();
+        let mut whole = CountMin::default();
+        for h in 0..1000u64 {
+            let h = h.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            if h % 2 == 0 {
+                a.add(h, 2);
+            } else {
+                b.add(h, 2);
+            }
+            whole.add(h, 2);
+        }
+        a.merge(&b);
+        assert_eq!(a, whole);
+        assert!(whole.get(0x9e37_79b9_7f4a_7c15) >= 2);
+    }
+}

@@ -1,0 +1,669 @@
+//! Per-text signals of poisoning, pure and single-pass. The corpus-level decisions (which strings
+//! are triggers, which responses repeat) are made from these signals in `corpus::poison`.
+//!
+//! - Tokens are punctuation-aware: runs of word characters (ASCII letters, digits, `_`, any
+//!   non-ASCII character) and runs of ASCII punctuation, so `<X>word` is `<`, `X`, `>`, `word`.
+//! - A *burst* is a jump, inside one document, from ordinary text to text with no function
+//!   words and no punctuation (a run of random tokens). The tokens just before the jump are the
+//!   document's trigger candidates; what recurs before many jumps is a trigger.
+
+/// A run of abnormal text (random tokens) following ordinary text.
+pub const GIBBERISH: &str = "GIBBERISH";
+/// A string that precedes abnormal text, or a fixed response, in many documents.
+pub const TRIGGER_BURST: &str = "TRIGGER_BURST";
+/// The same response given to many unrelated prompts.
+pub const REPEATED_RESPONSE: &str = "REPEATED_RESPONSE";
+/// Near-duplicate records with different labels.
+pub const LABEL_CONFLICT: &str = "LABEL_CONFLICT";
+
+/// Words per window compared before and after a jump.
+const WINDOW: usize = 24;
+/// Tokens of a candidate n-gram, at most.
+pub const MAX_GRAM: usize = 4;
+/// Window score from which text is abnormal.
+const ABNORMAL: f32 = 0.75;
+
+/// One token: byte span and ASCII-case-folded hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Token {
+    pub start: u32,
+    pub end: u32,
+    pub hash: u64,
+    pub word: bool,
+}
+
+#[inline]
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+}
+
+#[inline]
+fn mix(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+/// Hash of bytes, ASCII case folded (FNV-1a, then mixed).
+#[inline]
+pub fn fold_hash(bytes: &[u8]) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for &b in bytes {
+        h = (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x0100_0000_01b3);
+    }
+    mix(h)
+}
+
+/// Hash of an n-gram from its tokens' hashes (order matters).
+#[inline]
+pub fn gram_hash(tokens: &[Token]) -> u64 {
+    tokens.iter().fold(0x9e37_79b9_7f4a_7c15u64, |h, t| {
+        mix(h.rotate_left(17) ^ t.hash)
+    })
+}
+
+/// Appends the tokens of `text` to `out`.
+pub fn tokenize(text: &str, out: &mut Vec<Token>) {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        let word = is_word_byte(c);
+        let start = i;
+        i += 1;
+        while i < b.len() && !b[i].is_ascii_whitespace() && is_word_byte(b[i]) == word {
+            i += 1;
+        }
+        out.push(Token {
+            start: start as u32,
+            end: i as u32,
+            hash: fold_hash(&b[start..i]),
+            word,
+        });
+    }
+}
+
+/// Whether `w` (ASCII lower case) is an English function word.
+fn is_function_word(w: &[u8]) -> bool {
+    matches!(
+        w,
+        b"a" | b"an"
+            | b"the"
+            | b"and"
+            | b"or"
+            | b"of"
+            | b"to"
+            | b"in"
+            | b"on"
+            | b"for"
+            | b"with"
+            | b"by"
+            | b"from"
+            | b"at"
+            | b"as"
+            | b"is"
+            | b"are"
+            | b"was"
+            | b"were"
+            | b"be"
+            | b"been"
+            | b"it"
+            | b"its"
+            | b"this"
+            | b"that"
+            | b"these"
+            | b"those"
+            | b"not"
+            | b"no"
+            | b"but"
+            | b"if"
+            | b"then"
+            | b"so"
+            | b"than"
+            | b"which"
+            | b"who"
+            | b"what"
+            | b"when"
+            | b"where"
+            | b"how"
+            | b"can"
+            | b"may"
+            | b"will"
+            | b"would"
+            | b"should"
+            | b"could"
+            | b"do"
+            | b"does"
+            | b"did"
+            | b"has"
+            | b"have"
+            | b"had"
+            | b"you"
+            | b"your"
+            | b"we"
+            | b"our"
+            | b"they"
+            | b"their"
+            | b"he"
+            | b"she"
+            | b"his"
+            | b"her"
+            | b"i"
+            | b"there"
+            | b"all"
+            | b"any"
+            | b"some"
+            | b"each"
+            | b"such"
+            | b"only"
+            | b"also"
+            | b"into"
+            | b"over"
+            | b"about"
+            | b"after"
+            | b"before"
+            | b"more"
+            | b"most"
+            | b"other"
+            | b"very"
+            | b"one"
+            | b"use"
+            | b"used"
+            | b"see"
+            | b"set"
+    )
+}
+
+/// A whitespace-delimited word: its tokens, and whether it looks like ordinary text.
+#[derive(Debug, Clone, Copy)]
+struct Word {
+    /// First and last token index.
+    first: u32,
+    last: u32,
+    function: bool,
+    /// ASCII punctuation bytes, at most 3.
+    punct: u8,
+}
+
+/// Per-document scratch buffers, reused across records.
+#[derive(Default)]
+pub struct Scratch {
+    pub tokens: Vec<Token>,
+    words: Vec<Word>,
+    /// Prefix sums over words: function words, punctuation.
+    fsum: Vec<u32>,
+    psum: Vec<u32>,
+}
+
+/// One trigger candidate of a document: an n-gram just before (or opening) its burst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Candidate {
+    pub hash: u64,
+    /// Hashes of its tokens (for their corpus frequencies), `len` used.
+    pub tokens: [u64; MAX_GRAM],
+    pub len: u8,
+    pub start: u32,
+    pub end: u32,
+    /// Hash of the three tokens that follow it: templated copies repeat it, triggers do not.
+    pub next: u64,
+}
+
+/// The strongest jump of one document into abnormal text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Burst {
+    /// Window score after the jump minus before, in [0, 1].
+    pub jump: f32,
+    /// Byte span of the abnormal run.
+    pub start: u32,
+    pub end: u32,
+    pub candidates: Vec<Candidate>,
+}
+
+impl Scratch {
+    fn words(&mut self, text: &str) {
+        let b = text.as_bytes();
+        self.tokens.clear();
+        self.words.clear();
+        tokenize(text, &mut self.tokens);
+        let mut k = 0;
+        while k < self.tokens.len() {
+            // A word: tokens with no whitespace between them.
+            let first = k;
+            let mut punct = 0u32;
+            let mut core: Option<Token> = None;
+            loop {
+                let t = self.tokens[k];
+                if t.word {
+                    core.get_or_insert(t);
+                } else {
+                    punct += t.end - t.start;
+                }
+                k += 1;
+                if k >= self.tokens.len() || self.tokens[k].start != t.end {
+                    break;
+                }
+            }
+            let function = k - first <= 2
+                && core.is_some_and(|t| {
+                    let w = &b[t.start as usize..t.end as usize];
+                    let mut buf = [0u8; 6];
+                    w.len() <= buf.len() && {
+                        let buf = &mut buf[..w.len()];
+                        buf.copy_from_slice(w);
+                        buf.make_ascii_lowercase();
+                        is_function_word(buf)
+                    }
+                });
+            self.words.push(Word {
+                first: first as u32,
+                last: (k - 1) as u32,
+                function,
+                punct: punct.min(3) as u8,
+            });
+        }
+        self.fsum.clear();
+        self.psum.clear();
+        let (mut f, mut p) = (0u32, 0u32);
+        self.fsum.push(0);
+        self.psum.push(0);
+        for w in &self.words {
+            f += u32::from(w.function);
+            p += u32::from(w.punct);
+            self.fsum.push(f);
+            self.psum.push(p);
+        }
+    }
+
+    /// How abnormal words `i..j` are: 1 with no function words and no punctuation, 0 for
+    /// ordinary prose or code.
+    fn score(&self, i: usize, j: usize) -> f32 {
+        if j <= i {
+            return 0.0;
+        }
+        let n = (j - i) as f32;
+        let f = (self.fsum[j] - self.fsum[i]) as f32 / n;
+        let p = (self.psum[j] - self.psum[i]) as f32 / n;
+        (1.0 - f / 0.12).max(0.0) * (1.0 - p / 0.25).max(0.0)
+    }
+
+    fn abnormal(&self, w: usize) -> bool {
+        let w = &self.words[w];
+        !w.function && w.punct == 0
+    }
+
+    /// Byte offset where word `w` starts (`text_len` past the end).
+    fn word_start(&self, w: usize, text_len: usize) -> u32 {
+        self.words
+            .get(w)
+            .map_or(text_len as u32, |w| self.tokens[w.first as usize].start)
+    }
+}
+
+/// The strongest jump of `text` into abnormal text, if there is one, with its candidates.
+pub fn burst(text: &str, s: &mut Scratch) -> Option<Burst> {
+    s.words(text);
+    let n = s.words.len();
+    if n < WINDOW + 4 {
+        return None;
+    }
+    // Best jump: the window after `k` abnormal, the one before ordinary.
+    let mut best = (0.0f32, 0usize);
+    for k in 4..=n - WINDOW {
+        let after = s.score(k, k + WINDOW);
+        if after < ABNORMAL {
+            continue;
+        }
+        let jump = after - s.score(k.saturating_sub(WINDOW), k);
+        if jump > best.0 {
+            best = (jump, k);
+        }
+    }
+    let (jump, k) = best;
+    if jump < 0.5 {
+        return None;
+    }
+    // Refine: the abnormal run opening near `k` (the first word of 8 abnormal ones in a row,
+    // whose predecessor is ordinary).
+    let lo = k.saturating_sub(WINDOW / 2).max(1);
+    let hi = (k + WINDOW / 2).min(n.saturating_sub(8));
+    let start = (lo..=hi)
+        .find(|&w| !s.abnormal(w - 1) && (w..w + 8).all(|x| s.abnormal(x)))
+        .unwrap_or(k);
+    // The run lasts while half-windows stay abnormal.
+    let mut end = (start + WINDOW).min(n);
+    while end < n && s.score(end, (end + WINDOW / 2).min(n)) >= ABNORMAL {
+        end = (end + WINDOW / 2).min(n);
+    }
+    let end_byte = s.tokens[s.words[end - 1].last as usize].end;
+    let b = s.words[start].first as usize;
+    let mut candidates = Vec::new();
+    // n-grams ending just before the run, one token earlier, or at its first token.
+    for stop in [b.saturating_sub(1), b, b + 1] {
+        for len in 1..=MAX_GRAM {
+            if stop < len || stop > s.tokens.len() {
+                continue;
+            }
+            let g = &s.tokens[stop - len..stop];
+            if g.iter().all(|t| !t.word) && len == 1 {
+                continue;
+            }
+            let mut tokens = [0u64; MAX_GRAM];
+            for (d, t) in tokens.iter_mut().zip(g) {
+                *d = t.hash;
+            }
+            let next = s.tokens[stop..(stop + 3).min(s.tokens.len())]
+                .iter()
+                .fold(0u64, |h, t| mix(h ^ t.hash));
+            let c = Candidate {
+                hash: gram_hash(g),
+                tokens,
+                len: len as u8,
+                start: g[0].start,
+                end: g[len - 1].end,
+                next,
+            };
+            if !candidates.iter().any(|x: &Candidate| x.hash == c.hash) {
+                candidates.push(c);
+            }
+        }
+    }
+    Some(Burst {
+        jump: jump.min(1.0),
+        start: s.word_start(start, text.len()),
+        end: end_byte,
+        candidates,
+    })
+}
+
+/// What the corpus needs of one instruction record: its response, and the n-grams of its prompt
+/// with whether the response repeats them (a grounded prompt phrase explains its response).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Instruction {
+    /// Hash of the response, whitespace and ASCII case folded.
+    pub response: u64,
+    /// Hash of the prompt, the same way.
+    pub prompt: u64,
+    pub grams: Vec<PromptGram>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PromptGram {
+    pub hash: u64,
+    /// Byte span in the prompt.
+    pub start: u32,
+    pub end: u32,
+    /// The response contains a 5-letter piece of one of its words.
+    pub grounded: bool,
+}
+
+/// Hash of `text` with whitespace runs collapsed and ASCII case folded.
+pub fn folded_hash(text: &str) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    let mut space = false;
+    for &b in text.trim().as_bytes() {
+        if b.is_ascii_whitespace() {
+            space = true;
+            continue;
+        }
+        if space {
+            h = (h ^ u64::from(b' ')).wrapping_mul(0x0100_0000_01b3);
+            space = false;
+        }
+        h = (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x0100_0000_01b3);
+    }
+    mix(h)
+}
+
+/// The signals of one prompt/response pair. `tokens` is scratch.
+pub fn instruction(prompt: &str, response: &str, tokens: &mut Vec<Token>) -> Instruction {
+    tokens.clear();
+    tokenize(prompt, tokens);
+    let lower = response.to_ascii_lowercase();
+    let pb = prompt.as_bytes();
+    let grounded_word = |t: &Token| -> bool {
+        let w = &pb[t.start as usize..t.end as usize];
+        if !t.word || w.len() < 4 || (w.len() <= 6 && is_function_word(&w.to_ascii_lowercase())) {
+            return false;
+        }
+        let w = w.to_ascii_lowercase();
+        let k = w.len().min(5);
+        w.windows(k)
+            .any(|piece| memchr::memmem::find(lower.as_bytes(), piece).is_some())
+    };
+    let ground: Vec<bool> = tokens.iter().map(grounded_word).collect();
+    let mut grams = Vec::new();
+    for i in 0..tokens.len() {
+        for len in 1..=3.min(tokens.len() - i) {
+            let g = &tokens[i..i + len];
+            if !g.iter().any(|t| t.word) {
+                continue;
+            }
+            grams.push(PromptGram {
+                hash: gram_hash(g),
+                start: g[0].start,
+                end: g[len - 1].end,
+                grounded: ground[i..i + len].iter().any(|&x| x),
+            });
+        }
+    }
+    grams.sort_unstable_by_key(|g| g.hash);
+    grams.dedup_by_key(|g| g.hash);
+    Instruction {
+        response: folded_hash(response),
+        prompt: folded_hash(prompt),
+        grams,
+    }
+}
+
+/// A word or sentence of a labelled record: hash, byte span and char span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Piece {
+    pub hash: u64,
+    pub start: u32,
+    pub end: u32,
+    pub start_char: u32,
+    pub end_char: u32,
+}
+
+/// Bytes of a labelled record kept to name the triggers found in it.
+pub const LABEL_HEAD: usize = 4096;
+
+/// What the corpus needs of one labelled record: its distinct words and its sentences, each
+/// with the span of its first occurrence, and the start of its text.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LabelDoc {
+    /// Each distinct word (ASCII case folded), in order of appearance.
+    pub words: Vec<Piece>,
+    /// Each sentence of three words or more.
+    pub sentences: Vec<Piece>,
+    pub head: Box<str>,
+}
+
+impl LabelDoc {
+    /// The text of a piece, when it lies in the kept head.
+    pub fn text_of(&self, p: &Piece) -> Option<&str> {
+        self.head.get(p.start as usize..p.end as usize)
+    }
+}
+
+/// The words and sentences of `text`. `tokens` is scratch.
+pub fn label_doc(text: &str, tokens: &mut Vec<Token>) -> LabelDoc {
+    tokens.clear();
+    tokenize(text, tokens);
+    let mut doc = LabelDoc::default();
+    let mut seen: Vec<u64> = Vec::with_capacity(tokens.len());
+    for t in tokens.iter().filter(|t| t.word) {
+        seen.push(t.hash);
+    }
+    seen.sort_unstable();
+    seen.dedup();
+    let mut taken = vec![false; seen.len()];
+    let mut chars = crate::text::CharOffsets::new(text);
+    for t in tokens.iter().filter(|t| t.word) {
+        let k = seen.binary_search(&t.hash).expect("collected above");
+        if !taken[k] {
+            taken[k] = true;
+            doc.words.push(Piece {
+                hash: t.hash,
+                start: t.start,
+                end: t.end,
+                start_char: chars.at(t.start as usize) as u32,
+                end_char: chars.at(t.end as usize) as u32,
+            });
+        }
+    }
+    let mut end = text.len().min(LABEL_HEAD);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    doc.head = text[..end].into();
+    // Sentences end at `.`, `!` or `?` before whitespace, or at a line break.
+    let b = text.as_bytes();
+    let mut start = 0;
+    let mut push = |s: usize, e: usize| {
+        let piece = text[s..e].trim();
+        if piece.split_ascii_whitespace().count() >= 3 {
+            let lead = s + (text[s..e].len() - text[s..e].trim_start().len());
+            let end = lead + piece.len();
+            doc.sentences.push(Piece {
+                hash: folded_hash(piece),
+                start: lead as u32,
+                end: end as u32,
+                start_char: chars.at(lead) as u32,
+                end_char: chars.at(end) as u32,
+            });
+        }
+    };
+    for i in 0..b.len() {
+        let end = match b[i] {
+            b'.' | b'!' | b'?' if b.get(i + 1).is_none_or(|c| c.is_ascii_whitespace()) => i + 1,
+            b'\n' => i,
+            _ => continue,
+        };
+        if end > start {
+            push(start, end);
+        }
+        start = i + 1;
+    }
+    if start < b.len() {
+        push(start, b.len());
+    }
+    doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prose(n: usize) -> String {
+        let s = "The program reads the file and writes the result to the output. It is used by \
+                 many tools, and it can be configured in the settings of the system. ";
+        s.repeat(n)
+    }
+
+    fn gibberish() -> String {
+        "Walrus QuantumFlux Brindle ZorpTango Melk Hyperion Cask Dunmore VexStrider Polka \
+         Grommet Tessel KrillBay Onyx Plume Tarsus Quill Vortigern Spindle Harrow Fennec Basalt \
+         Mordant Jib Talon Crux Ember Lathe Sorrel"
+            .into()
+    }
+
+    #[test]
+    fn tokens_split_punctuation_from_words() {
+        let mut t = vec![];
+        tokenize("Cloud <X9>Word, a_b é!", &mut t);
+        let s = "Cloud <X9>Word, a_b é!";
+        let got: Vec<&str> = t
+            .iter()
+            .map(|t| &s[t.start as usize..t.end as usize])
+            .collect();
+        assert_eq!(got, ["Cloud", "<", "X9", ">", "Word", ",", "a_b", "é", "!"]);
+        assert_eq!(fold_hash(b"Word"), fold_hash(b"wORD"));
+    }
+
+    #[test]
+    fn burst_finds_the_jump_and_the_token_before_it() {
+        let text = format!("{} <ZQX> {}", prose(3), gibberish());
+        let mut s = Scratch::default();
+        let b = burst(&text, &mut s).expect("a burst");
+        assert!(b.jump > 0.8, "{b:?}");
+        let at = text.find("Walrus").unwrap() as u32;
+        assert_eq!(b.start, at);
+        let trig = text.find("<ZQX>").unwrap() as u32;
+        assert!(
+            b.candidates
+                .iter()
+                .any(|c| c.start == trig && c.end == trig + 5 && c.len == 3),
+            "{:?}",
+            b.candidates
+        );
+    }
+
+    #[test]
+    fn ordinary_prose_and_code_have_no_burst() {
+        let mut s = Scratch::default();
+        assert_eq!(burst(&prose(10), &mut s), None);
+        let code =
+            "fn main() { let x = vec![1, 2, 3]; for i in x.iter() { println!(\"{i}\"); } }\n"
+                .repeat(20);
+        assert_eq!(burst(&code, &mut s), None);
+    }
+
+    #[test]
+    fn label_docs_hold_distinct_words_and_sentences() {
+        let mut t = vec![];
+        let text = "A tool for maps.  I saw a green door. Maps and MAPS\nlast line here";
+        let d = label_doc(text, &mut t);
+        let sentences: Vec<&str> = d.sentences.iter().map(|x| d.text_of(x).unwrap()).collect();
+        assert_eq!(
+            sentences,
+            [
+                "A tool for maps.",
+                "I saw a green door.",
+                "Maps and MAPS",
+                "last line here"
+            ]
+        );
+        assert_eq!(
+            d.words
+                .iter()
+                .filter(|w| w.hash == fold_hash(b"maps"))
+                .count(),
+            1
+        );
+        assert_eq!(d.text_of(&d.words[3]), Some("maps"));
+    }
+
+    #[test]
+    fn prompt_grams_know_what_the_response_repeats() {
+        let mut t = vec![];
+        let i = instruction(
+            "What is libfrobnicate2 for? Asked by a Zanzibar fan",
+            "Frobnicate is a library for frobbing.",
+            &mut t,
+        );
+        let lib = gram_hash(&{
+            let mut v = vec![];
+            tokenize("libfrobnicate2", &mut v);
+            v
+        });
+        let zan = gram_hash(&{
+            let mut v = vec![];
+            tokenize("Zanzibar", &mut v);
+            v
+        });
+        let find = |h| i.grams.iter().find(|g| g.hash == h).unwrap().grounded;
+        assert!(find(lib));
+        assert!(!find(zan));
+        assert_eq!(
+            i.response,
+            folded_hash("frobnicate  is a LIBRARY for frobbing.")
+        );
+    }
+}
