@@ -64,15 +64,18 @@ def threshold(clean, fpr):
     return s[k] if k < len(s) else s[-1]
 
 
-def trigger_rank(candidates, trigger):
-    """1-based rank of the first candidate naming (part of) the true trigger, else None."""
-    if not trigger:
-        return None
-    parts = {t.strip().lower() for t in trigger.split()} | {trigger.strip().lower()}
+COMMON = {"i", "a", "an", "the", "this", "that", "of", "to", "and", "is", "in", "it", "on", "for"}
+
+
+def trigger_rank(candidates, triggers):
+    """1-based rank of the first candidate naming a true trigger: holding one of the attack's
+    trigger strings, or sharing a (non-function) word with one. `triggers`: the attack's values."""
+    import re
+    whole = {t.strip().lower() for t in triggers if t.strip()}
+    words = {w for t in whole for w in re.findall(r"\w[\w']*", t)} - COMMON
     for i, c in enumerate(candidates, 1):
         s = c["string"].strip().lower()
-        if s and (s == trigger.strip().lower() or s in parts or (len(s) >= 4 and s in trigger.lower())
-                  or trigger.strip().lower() in s):
+        if s and (any(t in s for t in whole) or set(re.findall(r"\w[\w']*", s)) & words):
             return i
     return None
 
@@ -111,6 +114,7 @@ def score_file(args, name, path, extra):
         if a == "clean":
             continue
         trig = Counter(gold[i]["trigger"] for i in idx).most_common(1)[0][0]
+        values = {gold[i]["trigger"] for i in idx if gold[i]["trigger"]}
         if a in UNICODE_ATTACKS:
             flagged = sum(1 for i in idx if (uni[i] or 0) > 0) / len(idx)
             results[a] = {"n": len(idx), "recall_1": flagged, "recall_0.1": flagged, "auroc": float("nan"),
@@ -126,7 +130,7 @@ def score_file(args, name, path, extra):
             "auroc": auroc(pos, clean),
             "recall_1": sum(1 for v in pos if v > t1) / len(pos),
             "recall_0.1": sum(1 for v in pos if v > t01) / len(pos),
-            "rank": trigger_rank(cands, trig) if not a.startswith(("g_", "i_", "h_")) and trig else None,
+            "rank": trigger_rank(cands, values) if not a.startswith(("g_", "i_", "h_")) and trig else None,
             "trigger": trig,
         }
     mb = summary["text_bytes"] / 1e6

@@ -155,7 +155,7 @@ type AuditOutput = (
 #[pymethods]
 impl _Auditor {
     #[new]
-    #[pyo3(signature = (*, detectors, text_column, id_column, label_column, reveal, key_hex, key_is_user, threads, batch_size, on_shard_error, on_bad_line, rules_json))]
+    #[pyo3(signature = (*, detectors, text_column, id_column, label_column, reveal, key_hex, key_is_user, threads, batch_size, on_shard_error, on_bad_line, rules_json, prompt_column=None, response_column=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         detectors: Vec<String>,
@@ -170,6 +170,8 @@ impl _Auditor {
         on_shard_error: &str,
         on_bad_line: &str,
         rules_json: &str,
+        prompt_column: Option<String>,
+        response_column: Option<String>,
     ) -> PyResult<Self> {
         let rules: RulesConfig = serde_json::from_str(rules_json)
             .map_err(|e| ConfigError::new_err(format!("rules: {e}")))?;
@@ -193,6 +195,8 @@ impl _Auditor {
             text_column,
             id_column,
             label_column,
+            prompt_column,
+            response_column,
             detectors,
             reveal,
             rules,

@@ -393,6 +393,7 @@ impl Scanner {
         });
         let mut pscratch = poison::Scratch::default();
         let mut ptokens = Vec::new();
+        let mut itokens = Vec::new();
         let instr_arrays = match (&cols.instruction, self.poisoning) {
             (Some((p, r)), true) => Some((
                 column_values(batch, p, "prompt", shard)?,
@@ -517,15 +518,18 @@ impl Scanner {
                 let sketch = value.and_then(|t| dedup::sketch(t, cfg, &mut scratch));
                 index.push(sketch.as_ref());
             }
+            // Tokens shared by the poison and outlier statistics.
+            if let (Some(t), true) = (value, self.poisoning || self.outliers) {
+                ptokens.clear();
+                poison::tokenize(t, &mut ptokens);
+            }
             if let Some(pb) = &mut poison_batch {
                 let i = i as u64;
                 if let Some(t) = value {
-                    if let Some(b) = poison::burst(t, &mut pscratch) {
+                    if let Some(b) = poison::burst(t, &ptokens, &mut pscratch) {
                         pb.bursts.push(burst_signal(t, i, b));
                     }
-                    for tok in &pscratch.tokens {
-                        pb.tokens.add(tok.hash, 1);
-                    }
+                    pb.tokens.add_tokens(&ptokens);
                 }
                 let inj = hits
                     .iter()
@@ -540,7 +544,7 @@ impl Scanner {
                         pb.labels.push((
                             i,
                             l.value(i as usize).into(),
-                            poison::label_doc(t, &mut ptokens),
+                            poison::label_doc(t, &ptokens),
                         ));
                     }
                 }
@@ -548,14 +552,14 @@ impl Scanner {
                     if let (Some(p), Some(r)) = (p.get(i as usize), r.get(i as usize)) {
                         pb.instructions.push(InstructionSignal {
                             record: i,
-                            sig: poison::instruction(p, r, &mut ptokens),
+                            sig: poison::instruction(p, r, &mut itokens),
                             prompt: truncate(p, PROMPT_KEPT).into(),
                         });
                     }
                 }
             }
             if let (Some(rows), Some(sc)) = (&mut outlier_rows, &mut oscratch) {
-                rows.push(value.map(|t| outlier::features(t, sc)));
+                rows.push(value.map(|t| outlier::features(t, &ptokens, sc)));
             }
             stats.observe(value, &hits);
             records.append(

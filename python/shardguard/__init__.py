@@ -95,6 +95,8 @@ class Auditor:
         text_column: column holding the text.
         id_column: column identifying records (default: ``id`` or ``doc_id`` when present).
         label_column: column holding a class label, for label-aware detectors.
+        prompt_column, response_column: instruction data's prompt and response columns (both or
+            neither), for repeated responses and the prompt phrases that trigger them.
         reveal: put raw found values in ``preview`` instead of masked ones.
         key: hex key (>= 32 hex digits) for ``value_hash``; default ``$SHARDGUARD_KEY``, else a
             random key drawn once for this auditor.
@@ -119,6 +121,8 @@ class Auditor:
         id_column: Optional[str] = None,
         label_column: Optional[str] = None,
         *,
+        prompt_column: Optional[str] = None,
+        response_column: Optional[str] = None,
         reveal: bool = False,
         key: Optional[str] = None,
         threads: Optional[int] = None,
@@ -142,6 +146,8 @@ class Auditor:
             text_column=text_column,
             id_column=id_column,
             label_column=label_column,
+            prompt_column=prompt_column,
+            response_column=response_column,
             reveal=bool(reveal),
             key_hex=key_hex,
             key_is_user=key_is_user,

@@ -382,21 +382,9 @@ fn prefetch_probes(bloom: &BloomFilter, hash: u64, probes: u32) {
     let words = bloom.as_slice();
     for bit in probe_bits(hash, bloom.num_bits(), probes) {
         if let Some(w) = words.get(bit / 64) {
-            prefetch(w);
+            super::prefetch(w);
         }
     }
-}
-
-#[inline]
-fn prefetch(w: &u64) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint that never faults, whatever the address.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>((w as *const u64).cast::<i8>());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = w;
 }
 
 #[cfg(test)]

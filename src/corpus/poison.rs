@@ -57,13 +57,16 @@ impl PoisonConfig {
 }
 
 /// Count-min sketch with fixed seeds and size, so sketches of any split of a corpus add up.
+/// Counters saturate at `u16::MAX`: only rare strings' counts matter (a trigger's purity).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CountMin {
-    counts: Vec<u32>,
+    counts: Vec<u16>,
 }
 
 const CM_ROWS: usize = 2;
 const CM_BITS: u32 = 20;
+/// Tokens ahead whose counters are prefetched.
+const CM_AHEAD: usize = 8;
 
 impl Default for CountMin {
     fn default() -> Self {
@@ -83,17 +86,52 @@ impl CountMin {
         ]
     }
 
-    pub fn add(&mut self, hash: u64, n: u32) {
+    #[inline]
+    pub fn add(&mut self, hash: u64, n: u16) {
         for s in Self::slots(hash) {
             self.counts[s] = self.counts[s].saturating_add(n);
         }
     }
 
-    /// An upper bound of the count of `hash`.
+    #[inline]
+    fn prefetch(&self, hash: u64) {
+        for s in Self::slots(hash) {
+            super::prefetch(&self.counts[s]);
+        }
+    }
+
+    /// Counts every token of a text and every pair of adjacent tokens.
+    pub fn add_tokens(&mut self, tokens: &[crate::detect::poison::Token]) {
+        use crate::detect::poison::pair_hash;
+        // Punctuation alone is never a trigger's rarest part: only words, and pairs holding one,
+        // are counted.
+        let pair = |i: usize| {
+            let (a, b) = (&tokens[i - 1], &tokens[i]);
+            (a.word || b.word).then(|| pair_hash(a.hash, b.hash))
+        };
+        for i in 0..tokens.len() {
+            if let Some(t) = tokens.get(i + CM_AHEAD) {
+                if t.word {
+                    self.prefetch(t.hash);
+                }
+                if let Some(p) = pair(i + CM_AHEAD) {
+                    self.prefetch(p);
+                }
+            }
+            if tokens[i].word {
+                self.add(tokens[i].hash, 1);
+            }
+            if let Some(p) = (i > 0).then(|| pair(i)).flatten() {
+                self.add(p, 1);
+            }
+        }
+    }
+
+    /// An upper bound of the count of `hash` (saturated at `u16::MAX`).
     pub fn get(&self, hash: u64) -> u32 {
         Self::slots(hash)
             .iter()
-            .map(|&s| self.counts[s])
+            .map(|&s| u32::from(self.counts[s]))
             .min()
             .unwrap_or(0)
     }
@@ -239,6 +277,7 @@ struct Agg {
     documents: u32,
     nexts: Vec<u64>,
     tokens: [u64; MAX_GRAM],
+    words: u8,
     len: u8,
     text: Box<str>,
     records: Vec<u64>,
@@ -287,6 +326,7 @@ impl PoisonState {
                     documents: 0,
                     nexts: Vec::new(),
                     tokens: l.c.tokens,
+                    words: l.c.words,
                     len: l.c.len,
                     text: l.text.clone(),
                     records: Vec::new(),
@@ -301,9 +341,20 @@ impl PoisonState {
             .iter_mut()
             .filter(|(_, a)| a.documents >= 2)
             .map(|(&h, a)| {
-                let rarest = a.tokens[..a.len as usize]
-                    .iter()
-                    .map(|&t| self.tokens.get(t))
+                // An n-gram occurs no more often than its rarest token or pair of tokens.
+                let toks = &a.tokens[..a.len as usize];
+                let word = |i: usize| a.words >> i & 1 == 1;
+                let rarest = (0..toks.len())
+                    .filter(|&i| word(i))
+                    .map(|i| self.tokens.get(toks[i]))
+                    .chain(
+                        (1..toks.len())
+                            .filter(|&i| word(i - 1) || word(i))
+                            .map(|i| {
+                                self.tokens
+                                    .get(crate::detect::poison::pair_hash(toks[i - 1], toks[i]))
+                            }),
+                    )
                     .min()
                     .unwrap_or(0)
                     .max(a.documents);
@@ -589,52 +640,64 @@ impl PoisonState {
         }
         let docs = self.labels.len();
         let mut label_docs = vec![0u32; nl];
-        // Word → documents per label.
+        // Words counted once per document, per label.
         let mut counts: HashMap<u64, Vec<u32>> = HashMap::new();
+        let mut totals = vec![0u64; nl];
         for (_, l, d) in &self.labels {
             label_docs[*l as usize] += 1;
+            totals[*l as usize] += d.words.len() as u64;
             for w in &d.words {
                 counts.entry(w.hash).or_insert_with(|| vec![0; nl])[*l as usize] += 1;
             }
         }
-        // log P(word present | label), leaving one document of label `own` out.
-        let term = |c: &[u32], l: usize, own: Option<usize>| -> f64 {
-            let minus = u32::from(own == Some(l));
-            let n = f64::from(label_docs[l] - minus);
-            ((f64::from(c[l] - minus) + ALPHA) / (n + 2.0 * ALPHA)).ln()
+        let vocab = counts.len() as f64;
+        // Multinomial naive Bayes over each document's distinct words, leaving the document
+        // itself out: `own` is its label and word count.
+        let term = |c: &[u32], l: usize, own: (usize, u64)| -> f64 {
+            let mine = own.0 == l;
+            let c = f64::from(c[l] - u32::from(mine));
+            let n = (totals[l] - if mine { own.1 } else { 0 }) as f64;
+            ((c + ALPHA) / (n + ALPHA * vocab)).ln()
         };
-        // Per record: log-likelihood of every label, leave-one-out.
+        let own = |i: usize| {
+            let (_, y, d) = &self.labels[i];
+            (*y as usize, d.words.len() as u64)
+        };
         let ll: Vec<Vec<f64>> = {
             use rayon::prelude::*;
-            self.labels
-                .par_iter()
-                .map(|(_, y, d)| {
-                    let y = *y as usize;
+            (0..docs)
+                .into_par_iter()
+                .map(|i| {
+                    let o = own(i);
+                    let d = &self.labels[i].2;
                     (0..nl)
                         .map(|l| {
-                            let minus = u32::from(l == y);
-                            let prior = (f64::from(label_docs[l] - minus) + ALPHA).ln();
-                            prior
+                            let minus = u32::from(l == o.0);
+                            (f64::from(label_docs[l] - minus) + ALPHA).ln()
                                 + d.words
                                     .iter()
-                                    .map(|w| term(&counts[&w.hash], l, Some(y)))
+                                    .map(|w| term(&counts[&w.hash], l, o))
                                     .sum::<f64>()
                         })
                         .collect()
                 })
                 .collect()
         };
-        // P(label is wrong) from log-likelihoods, optionally without one word's terms.
-        let wrong = |i: usize, without: Option<&[u32]>| -> f64 {
-            let y = self.labels[i].1 as usize;
-            let v: Vec<f64> = (0..nl)
-                .map(|l| ll[i][l] - without.map_or(0.0, |c| term(c, l, Some(y))))
-                .collect();
+        // (P(own label is wrong), log-odds of the best other label over it) of record `i`
+        // without the words `skip` says to leave out.
+        let judge = |i: usize, skip: &dyn Fn(&crate::detect::poison::Piece) -> bool| {
+            let o = own(i);
+            let mut v = ll[i].clone();
+            for w in self.labels[i].2.words.iter().filter(|w| skip(w)) {
+                let c = &counts[&w.hash];
+                for (l, x) in v.iter_mut().enumerate() {
+                    *x -= term(c, l, o);
+                }
+            }
             let m = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let z: f64 = v.iter().map(|x| (x - m).exp()).sum();
-            1.0 - (v[y] - m).exp() / z
+            (1.0 - (v[o.0] - m).exp() / z, m - v[o.0])
         };
-        let p_wrong: Vec<f64> = (0..docs).map(|i| wrong(i, None)).collect();
 
         // Trigger candidates: words and sentences, with their documents per label.
         let mut postings: HashMap<(bool, u64), Vec<u32>> = HashMap::new();
@@ -650,67 +713,166 @@ impl PoisonState {
             }
         }
         let min_docs = cfg.min_documents as usize;
-        let mut ranked: Vec<(f64, (bool, u64), usize, f64, f64)> = postings
+        // Candidates seen in fewer documents are kept only to be grouped with others.
+        let seen_docs = (min_docs / 2).max(2);
+        // The words a candidate stands for in document `i`: itself, or a sentence's words.
+        let covers = |key: (bool, u64), i: usize, w: &crate::detect::poison::Piece| {
+            if !key.0 {
+                return w.hash == key.1;
+            }
+            self.labels[i]
+                .2
+                .sentences
+                .iter()
+                .find(|s| s.hash == key.1)
+                .is_some_and(|s| w.start >= s.start && w.end <= s.end)
+        };
+        // Scores every candidate; `excluded` words are left out of every judgement.
+        let rank = |excluded: &std::collections::HashSet<u64>| {
+            use rayon::prelude::*;
+            let judged: Vec<f64> = (0..docs)
+                .into_par_iter()
+                .map(|i| judge(i, &|w| excluded.contains(&w.hash)).0)
+                .collect();
+            let mut base = vec![(0.0f64, 0u32); nl];
+            for (i, (_, y, _)) in self.labels.iter().enumerate() {
+                base[*y as usize].0 += judged[i];
+                base[*y as usize].1 += 1;
+            }
+            let mut ranked: Vec<Ranked> = postings
+                .par_iter()
+                .filter(|(_, p)| p.len() >= seen_docs)
+                .filter_map(|(&key, p)| {
+                    let mut per = vec![0usize; nl];
+                    for &i in p {
+                        per[self.labels[i as usize].1 as usize] += 1;
+                    }
+                    let (l, &n) = per.iter().enumerate().max_by_key(|(_, n)| **n)?;
+                    let purity = n as f64 / p.len() as f64;
+                    if n < seen_docs || purity < 0.5 {
+                        return None;
+                    }
+                    let wrongness = p
+                        .iter()
+                        .map(|&i| i as usize)
+                        .filter(|&i| self.labels[i].1 as usize == l)
+                        .map(|i| judge(i, &|w| excluded.contains(&w.hash) || covers(key, i, w)).0)
+                        .sum::<f64>()
+                        / n as f64;
+                    let b = base[l].0 / f64::from(base[l].1.max(1));
+                    let lift = wrongness - b;
+                    Some(Ranked {
+                        score: (n as f64).sqrt() * purity * lift.max(0.0),
+                        keys: vec![key],
+                        label: l,
+                        documents: n,
+                        purity,
+                        wrongness,
+                        lift,
+                    })
+                })
+                .collect();
+            ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.keys.cmp(&b.keys)));
+            (ranked, judged)
+        };
+        let suspicious = |r: &Ranked| r.purity >= 0.7 && r.lift >= 0.25;
+        // Two rounds: the first round's most suspicious words are left out of the model, so
+        // that words planted together do not vouch for each other.
+        let (first, _) = rank(&Default::default());
+        let mut excluded = std::collections::HashSet::new();
+        for r in first
             .iter()
-            .filter(|(_, p)| p.len() >= min_docs)
-            .filter_map(|(&key, p)| {
-                let mut per = vec![0usize; nl];
-                for &i in p {
-                    per[self.labels[i as usize].1 as usize] += 1;
+            .filter(|r| suspicious(r))
+            .take(4 * cfg.candidates_listed.max(1))
+        {
+            let key = r.keys[0];
+            let p = &postings[&key];
+            for &i in p.iter().take(50) {
+                for w in &self.labels[i as usize].2.words {
+                    if covers(key, i as usize, w) {
+                        excluded.insert(w.hash);
+                    }
                 }
-                let (l, &n) = per.iter().enumerate().max_by_key(|(_, n)| **n)?;
-                let purity = n as f64 / p.len() as f64;
-                if n < min_docs || purity < 0.5 {
-                    return None;
-                }
-                let c = if key.0 { None } else { counts.get(&key.1) };
-                let wrongness = p
-                    .iter()
-                    .filter(|&&i| self.labels[i as usize].1 as usize == l)
-                    .map(|&i| wrong(i as usize, c.map(|c| c.as_slice())))
-                    .sum::<f64>()
-                    / n as f64;
-                Some((n as f64 * purity * wrongness, key, l, purity, wrongness))
-            })
-            .collect();
-        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        ranked.truncate(4 * cfg.candidates_listed.max(1));
-        let mut triggers: HashMap<(bool, u64), (usize, usize)> = HashMap::new();
-        for &(score, key, l, purity, wrongness) in &ranked {
+            }
+        }
+        let (mut ranked, _) = rank(&excluded);
+        // A word inside a ranked sentence with about its documents is that sentence.
+        let mut dropped = std::collections::HashSet::new();
+        for key in ranked.iter().filter(|r| r.keys[0].0).map(|r| r.keys[0]) {
             let p = &postings[&key];
             let first = p[0] as usize;
-            let d = &self.labels[first].2;
-            let list = if key.0 { &d.sentences } else { &d.words };
-            let string = list
-                .iter()
-                .find(|x| x.hash == key.1)
-                .and_then(|x| d.text_of(x))
-                .unwrap_or_default()
-                .to_string();
-            let reported =
-                purity >= 0.7 && wrongness >= 0.5 && score >= f64::from(cfg.min_documents);
-            if reported {
-                triggers.insert(key, (out.candidates.len(), l));
+            for w in &self.labels[first].2.words {
+                if covers(key, first, w) {
+                    if let Some(q) = postings.get(&(false, w.hash)) {
+                        if q.len() as f64 <= 1.25 * p.len() as f64 {
+                            dropped.insert((false, w.hash));
+                        }
+                    }
+                }
             }
+        }
+        ranked.retain(|r| !dropped.contains(&r.keys[0]));
+        let ranked = group_words(ranked, &suspicious, &postings, |i| {
+            self.labels[i].1 as usize
+        });
+        let ranked: Vec<Ranked> = ranked
+            .into_iter()
+            .filter(|r| r.documents >= min_docs)
+            .take(4 * cfg.candidates_listed.max(1))
+            .collect();
+        let judged: Vec<(f64, f64)> = {
+            use rayon::prelude::*;
+            (0..docs)
+                .into_par_iter()
+                .map(|i| judge(i, &|w| excluded.contains(&w.hash)))
+                .collect()
+        };
+        let mut triggers: HashMap<(bool, u64), (usize, usize)> = HashMap::new();
+        for r in &ranked {
+            let name = |key: &(bool, u64)| {
+                let p = &postings[key];
+                let d = &self.labels[p[0] as usize].2;
+                let list = if key.0 { &d.sentences } else { &d.words };
+                list.iter()
+                    .find(|x| x.hash == key.1)
+                    .and_then(|x| d.text_of(x))
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let string = r.keys.iter().map(name).collect::<Vec<_>>().join(" ");
+            let reported =
+                r.purity >= 0.7 && r.wrongness >= 0.5 && r.lift >= 0.25 && r.score >= 1.5;
+            if reported {
+                for k in &r.keys {
+                    triggers.insert(*k, (out.candidates.len(), r.label));
+                }
+            }
+            let mut evidence: Vec<u64> = r
+                .keys
+                .iter()
+                .flat_map(|k| postings[k].iter().map(|&i| self.labels[i as usize].0))
+                .collect();
+            evidence.sort_unstable();
+            evidence.dedup();
+            evidence.truncate(10);
             out.candidates.push(TriggerCandidate {
                 string,
                 effect: "label",
-                documents: p.len() as u32,
-                purity: round3(purity),
-                novelty: round3(wrongness),
-                score: round3(score),
+                documents: r.documents as u32,
+                purity: round3(r.purity),
+                novelty: round3(r.wrongness),
+                score: round3(r.score),
                 reported,
-                label: Some(self.label_names[l].to_string()),
-                evidence: p
-                    .iter()
-                    .take(10)
-                    .map(|&i| self.labels[i as usize].0)
-                    .collect(),
+                label: Some(self.label_names[r.label].to_string()),
+                evidence,
             });
         }
+        // A record's own label, judged: the odds against it, squashed into [0, 0.8).
+        let mislabel = |i: usize| 0.8 * (1.0 - (-judged[i].1 / 6.0).exp());
+        let p_wrong: Vec<f64> = judged.iter().map(|j| j.0).collect();
         for (i, (record, y, d)) in self.labels.iter().enumerate() {
             let r = *record as usize;
-            let mut score = 0.8 * p_wrong[i];
+            let mut score = mislabel(i);
             let hit = d
                 .sentences
                 .iter()
@@ -749,36 +911,163 @@ impl PoisonState {
                 .enumerate()
                 .map(|(i, (r, _, _))| (*r, i))
                 .collect();
+            let mut conflicts: Vec<(usize, usize)> = Vec::new();
             for (i, (record, y, _)) in self.labels.iter().enumerate() {
                 let Some(k) = kept_of(*record).filter(|k| k != record) else {
                     continue;
                 };
-                let Some(&j) = at.get(&k) else { continue };
-                let other = self.labels[j].1;
-                if other == *y {
-                    continue;
+                if let Some(&j) = at.get(&k) {
+                    if self.labels[j].1 != *y {
+                        conflicts.push((i, j));
+                    }
                 }
-                for (me, them, lbl, olbl) in [(i, j, *y, other), (j, i, other, *y)] {
+            }
+            // Label pairs that often disagree between copies are a labelling convention (two
+            // sections sharing descriptions); a rare pair is a planted conflict.
+            let pair = |i: usize, j: usize| {
+                let (a, b) = (self.labels[i].1, self.labels[j].1);
+                (a.min(b), a.max(b))
+            };
+            let mut pairs: HashMap<(u16, u16), u32> = HashMap::new();
+            for &(i, j) in &conflicts {
+                *pairs.entry(pair(i, j)).or_default() += 1;
+            }
+            let total = conflicts.len() as f64;
+            for &(i, j) in &conflicts {
+                let share = f64::from(pairs[&pair(i, j)]) / total;
+                let rarity = (1.0 - share / RARE_PAIR).clamp(0.0, 1.0);
+                for (me, them) in [(i, j), (j, i)] {
                     let rec = self.labels[me].0;
                     out.findings.push(RecordFinding {
                         record: rec,
                         kind: crate::detect::poison::LABEL_CONFLICT,
                         span: None,
                         in_prompt: false,
-                        score: 0.7,
+                        score: round3(0.5 + 0.5 * rarity),
                         detail: serde_json::json!({
-                            "label": self.label_names[lbl as usize].to_string(),
+                            "label": self.label_names[self.labels[me].1 as usize].to_string(),
                             "other_record": self.labels[them].0,
-                            "other_label": self.label_names[olbl as usize].to_string(),
+                            "other_label": self.label_names[self.labels[them].1 as usize].to_string(),
+                            "pair_share": round3(share),
                         })
                         .to_string(),
                     });
                     let s = &mut out.scores[rec as usize];
-                    *s = s.max(0.6 + 0.4 * p_wrong[me]);
+                    *s = s.max(rarity * (0.8 + 0.2 * p_wrong[me]));
                 }
             }
         }
     }
+}
+
+/// Share of all label conflicts from which a label pair is a convention, not a conflict.
+const RARE_PAIR: f64 = 0.05;
+
+/// A label-trigger candidate: one word or sentence, or a group of words planted together.
+#[derive(Debug, Clone)]
+struct Ranked {
+    score: f64,
+    /// `(is sentence, hash)` of its members.
+    keys: Vec<(bool, u64)>,
+    label: usize,
+    /// Documents with the label.
+    documents: usize,
+    purity: f64,
+    /// Mean probability that those documents' other words point to another label...
+    wrongness: f64,
+    /// ...above the label's mean.
+    lift: f64,
+}
+
+/// Merges suspicious words of one label that occur together in its documents (rare tokens
+/// planted as a set) into one candidate over the union of their documents; the rest pass
+/// unchanged. Best first.
+fn group_words(
+    ranked: Vec<Ranked>,
+    suspicious: &dyn Fn(&Ranked) -> bool,
+    postings: &HashMap<(bool, u64), Vec<u32>>,
+    label_of: impl Fn(usize) -> usize,
+) -> Vec<Ranked> {
+    let (words, mut rest): (Vec<Ranked>, Vec<Ranked>) = ranked
+        .into_iter()
+        .partition(|r| !r.keys[0].0 && suspicious(r));
+    // Union-find over the suspicious words, joined by a shared document of their label.
+    let mut parent: Vec<usize> = (0..words.len()).collect();
+    fn root(p: &mut [usize], mut i: usize) -> usize {
+        while p[i] != i {
+            p[i] = p[p[i]];
+            i = p[i];
+        }
+        i
+    }
+    let mut by_doc: HashMap<(u32, usize), usize> = HashMap::new();
+    for (k, w) in words.iter().enumerate() {
+        for &d in &postings[&w.keys[0]] {
+            if label_of(d as usize) != w.label {
+                continue;
+            }
+            match by_doc.get(&(d, w.label)) {
+                Some(&j) => {
+                    let (a, b) = (root(&mut parent, j), root(&mut parent, k));
+                    parent[a.max(b)] = a.min(b);
+                }
+                None => {
+                    by_doc.insert((d, w.label), k);
+                }
+            }
+        }
+    }
+    let mut groups: HashMap<usize, Vec<usize>> = HashMap::new();
+    for k in 0..words.len() {
+        groups.entry(root(&mut parent, k)).or_default().push(k);
+    }
+    for (_, members) in groups {
+        if members.len() == 1 {
+            rest.push(words[members[0]].clone());
+            continue;
+        }
+        let mut docs: Vec<u32> = Vec::new();
+        let mut all: Vec<u32> = Vec::new();
+        for &k in &members {
+            let w = &words[k];
+            for &d in &postings[&w.keys[0]] {
+                all.push(d);
+                if label_of(d as usize) == w.label {
+                    docs.push(d);
+                }
+            }
+        }
+        docs.sort_unstable();
+        docs.dedup();
+        all.sort_unstable();
+        all.dedup();
+        let weight: f64 = members.iter().map(|&k| words[k].documents as f64).sum();
+        let mean = |f: fn(&Ranked) -> f64| {
+            members
+                .iter()
+                .map(|&k| f(&words[k]) * words[k].documents as f64)
+                .sum::<f64>()
+                / weight
+        };
+        let purity = docs.len() as f64 / all.len() as f64;
+        let (wrongness, lift) = (mean(|r| r.wrongness), mean(|r| r.lift));
+        let mut keys: Vec<(usize, (bool, u64))> = members
+            .iter()
+            .map(|&k| (words[k].documents, words[k].keys[0]))
+            .collect();
+        keys.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        rest.push(Ranked {
+            score: (docs.len() as f64).sqrt() * purity * lift.max(0.0),
+            keys: keys.into_iter().map(|k| k.1).collect(),
+            label: words[members[0]].label,
+            documents: docs.len(),
+            purity,
+            wrongness,
+            lift,
+        });
+    }
+    rest.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.keys.cmp(&b.keys)));
+    rest
 }
 
 fn char_span(text: &str, start: u32, end: u32) -> (u32, u32) {

@@ -23,6 +23,7 @@ const PAYLOAD_REACH: usize = 240;
 static GATE: LazyLock<AhoCorasick> = LazyLock::new(|| {
     AhoCorasick::builder()
         .ascii_case_insensitive(true)
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
         .build([
             "ignor",
             "instruction",
@@ -78,7 +79,7 @@ static FAMILIES: LazyLock<Vec<Family>> = LazyLock::new(|| {
     let f = |name, alone, pattern: String| Family {
         name,
         alone,
-        re: Regex::new(&pattern).expect("static pattern"),
+        re: Regex::new(&ascii_bounds(&pattern)).expect("static pattern"),
     };
     vec![
         f(
@@ -124,11 +125,20 @@ static FAMILIES: LazyLock<Vec<Family>> = LazyLock::new(|| {
 
 /// What a planted instruction asks for.
 static PAYLOAD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    Regex::new(&ascii_bounds(
         r"(?i)\b(?:reveal|print|output|show|leak|disclose|repeat|expose)\s+(?:(?:your|the|its|all|any|of)\s+){0,3}(?:system\s+prompt|hidden\s+prompt|instructions|initial\s+prompt|prompt|configuration|secrets?|api\s+keys?|password)|\b(?:reply|respond|answer|output|say|write|print)\s+(?:only\s+)?(?:with|using)?\s*(?:only\s+)?(?:the\s+word|the\s+phrase|the\s+text|\x22)|\b(?:reply|respond|answer)\s+only\b|\btell\s+(?:the\s+)?(?:user|reader|visitor|customer)s?\s+(?:to|that)|\b(?:recommend|suggest|advise|instruct\s+the\s+user\s+to)\s+(?:running|installing|visiting|downloading|executing|using)|\b(?:send|forward|upload|post|exfiltrate|email)\s+(?:(?:the|all|this|any|your)\s+){0,2}(?:conversation|chat|history|messages|data|credentials|tokens?|cookies|files|secrets|keys|passwords)|\bre-?enter\s+(?:their|your|the)\s+(?:password|credentials|login)|\b(?:curl|wget)\s+\S+\s*\|\s*(?:sudo\s+)?(?:ba)?sh\b|\bsay\s+that\b|\b(?:without|with\s+no)\s+(?:any\s+)?(?:restrictions|filters|limits|censorship)",
-    )
+    ))
     .expect("static pattern")
 });
+
+/// ASCII word boundaries: the lazy DFA runs them (Unicode ones fall back to slower engines on
+/// non-ASCII text), and every keyword here is ASCII.
+fn ascii_bounds(pattern: &str) -> String {
+    pattern.replace(r"\b", r"(?-u:\b)")
+}
+
+/// Bytes around a keyword searched for a family match.
+const WINDOW: usize = 320;
 
 /// The per-text part of the `poison` detector.
 pub struct InjectionDetector;
@@ -146,26 +156,37 @@ impl super::TextDetector for InjectionDetector {
 /// Appends `PROMPT_INJECTION` hits for `text`: the span runs from the family match to the end of
 /// its sentence (or of the payload, when that is further).
 pub fn scan(text: &str, out: &mut Vec<Hit>) {
-    if !GATE.is_match(text) {
-        return;
-    }
-    let mut found: Vec<(usize, usize, &'static str, bool)> = Vec::new();
-    for fam in FAMILIES.iter() {
-        for m in fam.re.find_iter(text) {
-            let reach = floor_char(text, (m.end() + PAYLOAD_REACH).min(text.len()));
-            let back = floor_char(text, m.start().saturating_sub(PAYLOAD_REACH / 2));
-            let after = PAYLOAD
-                .find(&text[m.end()..reach])
-                .map(|p| m.end() + p.end());
-            let before = PAYLOAD.is_match(&text[back..m.start()]);
-            if !fam.alone && after.is_none() && !before {
-                continue;
-            }
-            let end = sentence_end(text, after.unwrap_or(m.end()).max(m.end()));
-            found.push((m.start(), end, fam.name, after.is_some() || before));
+    // Windows around the keywords, merged where they overlap.
+    let mut windows: Vec<(usize, usize)> = Vec::new();
+    for k in GATE.find_iter(text) {
+        let s = floor_char(text, k.start().saturating_sub(WINDOW));
+        let e = floor_char(text, (k.end() + WINDOW).min(text.len()));
+        match windows.last_mut() {
+            Some(w) if s <= w.1 => w.1 = w.1.max(e),
+            _ => windows.push((s, e)),
         }
     }
+    let mut found: Vec<(usize, usize, &'static str, bool)> = Vec::new();
+    let matches = windows.iter().flat_map(|&(ws, we)| {
+        FAMILIES.iter().flat_map(move |fam| {
+            fam.re
+                .find_iter(&text[ws..we])
+                .map(move |m| (fam, ws + m.start(), ws + m.end()))
+        })
+    });
+    for (fam, start, end) in matches {
+        let reach = floor_char(text, (end + PAYLOAD_REACH).min(text.len()));
+        let back = floor_char(text, start.saturating_sub(PAYLOAD_REACH / 2));
+        let after = PAYLOAD.find(&text[end..reach]).map(|p| end + p.end());
+        let before = PAYLOAD.is_match(&text[back..start]);
+        if !fam.alone && after.is_none() && !before {
+            continue;
+        }
+        let stop = sentence_end(text, after.unwrap_or(end).max(end));
+        found.push((start, stop, fam.name, after.is_some() || before));
+    }
     found.sort_unstable();
+    found.dedup();
     let mut last_end = 0;
     let first = out.len();
     for (start, end, family, payload) in found {

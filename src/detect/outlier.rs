@@ -1,5 +1,7 @@
-//! Per-document statistics for outlier scoring, one pass over the bytes (plus one fast
-//! compression for the compression ratio). The corpus scores them in `corpus::outlier`.
+//! Per-document statistics for outlier scoring: one pass over the bytes, one over the tokens, and
+//! one fast (LZ4) compression for the compression ratio. The corpus scores them in `corpus::outlier`.
+
+use super::poison::Token;
 
 pub const OUTLIER: &str = "OUTLIER";
 
@@ -20,46 +22,74 @@ pub const FEATURES: [&str; 10] = [
 pub type Features = [f32; FEATURES.len()];
 
 /// Reused buffers.
+#[derive(Default)]
 pub struct Scratch {
     lines: Vec<u64>,
-    bigrams: Vec<u64>,
-    compressor: Option<zstd::bulk::Compressor<'static>>,
+    bigrams: Vec<(u64, u32)>,
     out: Vec<u8>,
+    table: Counter,
 }
 
-impl Default for Scratch {
-    fn default() -> Self {
-        Self {
-            lines: Vec::new(),
-            bigrams: Vec::new(),
-            compressor: zstd::bulk::Compressor::new(1).ok(),
-            out: Vec::new(),
+/// Open-addressing counts of hashes, reused across documents.
+#[derive(Default)]
+struct Counter {
+    /// `(hash + 1, count, payload)`; 0 marks an empty slot.
+    slots: Vec<(u64, u32, u32)>,
+}
+
+impl Counter {
+    /// Distinct keys, and the largest count with the payload of its key.
+    fn count(&mut self, keys: impl ExactSizeIterator<Item = (u64, u32)>) -> (usize, (u32, u32)) {
+        let size = (keys.len() * 2).next_power_of_two().max(16);
+        self.slots.clear();
+        self.slots.resize(size, (0, 0, 0));
+        let mask = size - 1;
+        let (mut distinct, mut best) = (0, (0u32, 0u32));
+        for (h, payload) in keys {
+            let k = h | 1;
+            let mut i = (h >> 7) as usize & mask;
+            loop {
+                let slot = &mut self.slots[i];
+                if slot.0 == 0 {
+                    *slot = (k, 1, payload);
+                    distinct += 1;
+                    if best.0 == 0 {
+                        best = (1, payload);
+                    }
+                    break;
+                }
+                if slot.0 == k {
+                    slot.1 += 1;
+                    if slot.1 > best.0 {
+                        best = (slot.1, slot.2);
+                    }
+                    break;
+                }
+                i = (i + 1) & mask;
+            }
         }
+        (distinct, best)
     }
 }
 
 /// Compressed bytes are measured on at most this much of a document.
-const COMPRESS_PREFIX: usize = 64 << 10;
+const COMPRESS_PREFIX: usize = 16 << 10;
 
-pub fn features(text: &str, s: &mut Scratch) -> Features {
+/// The statistics of `text`, tokenized as `tokens` (see [`crate::detect::poison::tokenize`]).
+pub fn features(text: &str, tokens: &[Token], s: &mut Scratch) -> Features {
     let b = text.as_bytes();
     let n = b.len().max(1) as f32;
     let mut hist = [0u32; 256];
     for &c in b {
         hist[c as usize] += 1;
     }
-    let count = |f: fn(u8) -> bool| -> u32 {
-        (0..=255u8)
-            .filter(|&c| f(c))
-            .map(|c| hist[c as usize])
-            .sum()
-    };
-    let upper = count(|c| c.is_ascii_uppercase());
-    let lower = count(|c| c.is_ascii_lowercase());
-    let digits = count(|c| c.is_ascii_digit());
-    let punct = count(|c| c.is_ascii_punctuation());
-    let non_ascii = count(|c| c >= 0x80);
-    let space = count(|c| c.is_ascii_whitespace());
+    let count = |r: std::ops::RangeInclusive<u8>| -> u32 { r.map(|c| hist[c as usize]).sum() };
+    let upper = count(b'A'..=b'Z');
+    let lower = count(b'a'..=b'z');
+    let digits = count(b'0'..=b'9');
+    let punct = count(b'!'..=b'/') + count(b':'..=b'@') + count(b'['..=b'`') + count(b'{'..=b'~');
+    let non_ascii = count(0x80..=0xff);
+    let space = hist[b' ' as usize] + count(b'\t'..=b'\r');
     let entropy: f32 = hist
         .iter()
         .filter(|&&k| k > 0)
@@ -71,76 +101,58 @@ pub fn features(text: &str, s: &mut Scratch) -> Features {
 
     // Lines: share of non-empty lines repeating an earlier one.
     s.lines.clear();
-    for line in text.lines() {
-        let l = line.trim();
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', b).chain(std::iter::once(b.len())) {
+        let l = b[start..end].trim_ascii();
         if !l.is_empty() {
-            s.lines.push(xxhash_rust::xxh3::xxh3_64(l.as_bytes()));
+            s.lines.push(xxhash_rust::xxh3::xxh3_64(l));
         }
+        start = end + 1;
     }
     let nlines = s.lines.len();
-    s.lines.sort_unstable();
-    let distinct = {
-        let mut d = s.lines.clone();
-        d.dedup();
-        d.len()
-    };
+    let (distinct, _) = s.table.count(s.lines.iter().map(|&h| (h, 0)));
     let dup_lines = if nlines == 0 {
         0.0
     } else {
         (nlines - distinct) as f32 / nlines as f32
     };
 
-    // Words: mean length and the share of word characters in the most frequent bigram.
+    // Words: mean length, and the share of word bytes in the most frequent word bigram.
     s.bigrams.clear();
     let mut words = 0u32;
     let mut word_bytes = 0u32;
-    let mut prev: Option<(u64, u32)> = None;
-    let mut lens: Vec<(u64, u32)> = Vec::new();
-    for w in text.split_ascii_whitespace() {
+    let mut prev: Option<&Token> = None;
+    for t in tokens.iter().filter(|t| t.word) {
         words += 1;
-        word_bytes += w.len() as u32;
-        let h = xxhash_rust::xxh3::xxh3_64(w.as_bytes());
-        if let Some((p, pl)) = prev {
-            let g = p.rotate_left(21) ^ h;
-            s.bigrams.push(g);
-            lens.push((g, pl + w.len() as u32));
+        word_bytes += t.end - t.start;
+        if let Some(p) = prev {
+            s.bigrams.push((
+                p.hash.rotate_left(21) ^ t.hash,
+                p.end - p.start + t.end - t.start,
+            ));
         }
-        prev = Some((h, w.len() as u32));
+        prev = Some(t);
     }
     let top_bigram = if s.bigrams.len() < 2 || word_bytes == 0 {
         0.0
     } else {
-        s.bigrams.sort_unstable();
-        let (mut best, mut run, mut best_h) = (0u32, 0u32, 0u64);
-        for i in 0..s.bigrams.len() {
-            run = if i > 0 && s.bigrams[i] == s.bigrams[i - 1] {
-                run + 1
-            } else {
-                1
-            };
-            if run > best {
-                best = run;
-                best_h = s.bigrams[i];
-            }
-        }
+        let (_, (best, best_len)) = s.table.count(s.bigrams.iter().copied());
         if best < 2 {
             0.0
         } else {
-            let len = lens.iter().find(|(g, _)| *g == best_h).map_or(0, |x| x.1);
-            (best * len) as f32 / word_bytes as f32
+            (best * best_len) as f32 / word_bytes as f32
         }
     };
-    let compression = match &mut s.compressor {
-        Some(c) if !b.is_empty() => {
-            let src = &b[..b.len().min(COMPRESS_PREFIX)];
-            s.out.clear();
-            s.out.reserve(zstd::zstd_safe::compress_bound(src.len()));
-            match c.compress_to_buffer(src, &mut s.out) {
-                Ok(k) => k as f32 / src.len() as f32,
-                Err(_) => 1.0,
-            }
+    let compression = if b.is_empty() {
+        1.0
+    } else {
+        let src = &b[..b.len().min(COMPRESS_PREFIX)];
+        s.out
+            .resize(lz4_flex::block::get_maximum_output_size(src.len()), 0);
+        match lz4_flex::block::compress_into(src, &mut s.out) {
+            Ok(k) => k as f32 / src.len() as f32,
+            Err(_) => 1.0,
         }
-        _ => 1.0,
     };
     let letters = (upper + lower).max(1) as f32;
     let visible = (b.len() as u32 - space).max(1) as f32;
@@ -169,6 +181,11 @@ mod tests {
     #[test]
     fn features_measure_what_they_name() {
         let mut s = Scratch::default();
+        let features = |t: &str, s: &mut Scratch| {
+            let mut toks = vec![];
+            crate::detect::poison::tokenize(t, &mut toks);
+            super::features(t, &toks, s)
+        };
         let prose = "The cat sat on the mat. The dog ran in the park.\nA line.\nA line.\n";
         let f = features(prose, &mut s);
         assert!((f[7] - 1.0 / 3.0).abs() < 1e-6, "{f:?}");

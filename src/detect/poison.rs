@@ -20,6 +20,9 @@ pub const LABEL_CONFLICT: &str = "LABEL_CONFLICT";
 const WINDOW: usize = 24;
 /// Tokens of a candidate n-gram, at most.
 pub const MAX_GRAM: usize = 4;
+/// Tokens before and into a run whose n-grams are candidates (its start is placed within a few
+/// words of the jump).
+const AHEAD: usize = 10;
 /// Window score from which text is abnormal.
 const ABNORMAL: f32 = 0.75;
 
@@ -32,9 +35,32 @@ pub struct Token {
     pub word: bool,
 }
 
+/// Byte classes: 0 whitespace, 1 word (ASCII letters, digits, `_`, any non-ASCII byte),
+/// 2 ASCII punctuation and control.
+static CLASS: [u8; 256] = {
+    let mut t = [2u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = if c.is_ascii_whitespace() {
+            0
+        } else if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 {
+            1
+        } else {
+            2
+        };
+        i += 1;
+    }
+    t
+};
+
+/// `x` with its ASCII upper-case bytes lowered, eight at a time.
 #[inline]
-fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+fn lower8(x: u64) -> u64 {
+    const L: u64 = 0x0101_0101_0101_0101;
+    let h = x & (0x7f * L);
+    let upper = ((h + 0x3f * L) ^ (h + 0x25 * L)) & !x & (0x80 * L);
+    x | (upper >> 2)
 }
 
 #[inline]
@@ -46,12 +72,22 @@ fn mix(mut h: u64) -> u64 {
     h ^ (h >> 33)
 }
 
-/// Hash of bytes, ASCII case folded (FNV-1a, then mixed).
+/// Hash of bytes, ASCII case folded: eight bytes at a time, then mixed.
 #[inline]
 pub fn fold_hash(bytes: &[u8]) -> u64 {
-    let mut h = 0xcbf2_9ce4_8422_2325u64;
-    for &b in bytes {
-        h = (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x0100_0000_01b3);
+    let mut h = 0x243f_6a88_85a3_08d3u64 ^ bytes.len() as u64;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in chunks.by_ref() {
+        let x = u64::from_le_bytes(c.try_into().expect("eight bytes"));
+        h = (h ^ lower8(x))
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(29);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        h = (h ^ lower8(u64::from_le_bytes(w))).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
     mix(h)
 }
@@ -64,27 +100,32 @@ pub fn gram_hash(tokens: &[Token]) -> u64 {
     })
 }
 
+/// Hash of two adjacent tokens, counted beside single tokens for the purity of n-grams.
+#[inline]
+pub fn pair_hash(a: u64, b: u64) -> u64 {
+    mix(a.rotate_left(29) ^ b ^ 0x2545_f491_4f6c_dd1d)
+}
+
 /// Appends the tokens of `text` to `out`.
 pub fn tokenize(text: &str, out: &mut Vec<Token>) {
     let b = text.as_bytes();
     let mut i = 0;
     while i < b.len() {
-        let c = b[i];
-        if c.is_ascii_whitespace() {
+        let class = CLASS[b[i] as usize];
+        if class == 0 {
             i += 1;
             continue;
         }
-        let word = is_word_byte(c);
         let start = i;
         i += 1;
-        while i < b.len() && !b[i].is_ascii_whitespace() && is_word_byte(b[i]) == word {
+        while i < b.len() && CLASS[b[i] as usize] == class {
             i += 1;
         }
         out.push(Token {
             start: start as u32,
             end: i as u32,
             hash: fold_hash(&b[start..i]),
-            word,
+            word: class == 1,
         });
     }
 }
@@ -194,7 +235,6 @@ struct Word {
 /// Per-document scratch buffers, reused across records.
 #[derive(Default)]
 pub struct Scratch {
-    pub tokens: Vec<Token>,
     words: Vec<Word>,
     /// Prefix sums over words: function words, punctuation.
     fsum: Vec<u32>,
@@ -207,6 +247,8 @@ pub struct Candidate {
     pub hash: u64,
     /// Hashes of its tokens (for their corpus frequencies), `len` used.
     pub tokens: [u64; MAX_GRAM],
+    /// Bit `i`: token `i` is a word (not punctuation).
+    pub words: u8,
     pub len: u8,
     pub start: u32,
     pub end: u32,
@@ -226,26 +268,24 @@ pub struct Burst {
 }
 
 impl Scratch {
-    fn words(&mut self, text: &str) {
+    fn words(&mut self, text: &str, tokens: &[Token]) {
         let b = text.as_bytes();
-        self.tokens.clear();
         self.words.clear();
-        tokenize(text, &mut self.tokens);
         let mut k = 0;
-        while k < self.tokens.len() {
+        while k < tokens.len() {
             // A word: tokens with no whitespace between them.
             let first = k;
             let mut punct = 0u32;
             let mut core: Option<Token> = None;
             loop {
-                let t = self.tokens[k];
+                let t = tokens[k];
                 if t.word {
                     core.get_or_insert(t);
                 } else {
                     punct += t.end - t.start;
                 }
                 k += 1;
-                if k >= self.tokens.len() || self.tokens[k].start != t.end {
+                if k >= tokens.len() || tokens[k].start != t.end {
                     break;
                 }
             }
@@ -298,16 +338,17 @@ impl Scratch {
     }
 
     /// Byte offset where word `w` starts (`text_len` past the end).
-    fn word_start(&self, w: usize, text_len: usize) -> u32 {
+    fn word_start(&self, tokens: &[Token], w: usize, text_len: usize) -> u32 {
         self.words
             .get(w)
-            .map_or(text_len as u32, |w| self.tokens[w.first as usize].start)
+            .map_or(text_len as u32, |w| tokens[w.first as usize].start)
     }
 }
 
-/// The strongest jump of `text` into abnormal text, if there is one, with its candidates.
-pub fn burst(text: &str, s: &mut Scratch) -> Option<Burst> {
-    s.words(text);
+/// The strongest jump of `text` (tokenized as `tokens`) into abnormal text, if there is one,
+/// with its candidates.
+pub fn burst(text: &str, tokens: &[Token], s: &mut Scratch) -> Option<Burst> {
+    s.words(text, tokens);
     let n = s.words.len();
     if n < WINDOW + 4 {
         return None;
@@ -335,34 +376,45 @@ pub fn burst(text: &str, s: &mut Scratch) -> Option<Burst> {
     let start = (lo..=hi)
         .find(|&w| !s.abnormal(w - 1) && (w..w + 8).all(|x| s.abnormal(x)))
         .unwrap_or(k);
+    // Earlier words still inside an abnormal window belong to the run.
+    let mut start = start;
+    while start > lo && s.abnormal(start - 1) && s.score(start - 1, start - 1 + WINDOW) >= ABNORMAL
+    {
+        start -= 1;
+    }
     // The run lasts while half-windows stay abnormal.
     let mut end = (start + WINDOW).min(n);
     while end < n && s.score(end, (end + WINDOW / 2).min(n)) >= ABNORMAL {
         end = (end + WINDOW / 2).min(n);
     }
-    let end_byte = s.tokens[s.words[end - 1].last as usize].end;
+    let end_byte = tokens[s.words[end - 1].last as usize].end;
     let b = s.words[start].first as usize;
     let mut candidates = Vec::new();
-    // n-grams ending just before the run, one token earlier, or at its first token.
-    for stop in [b.saturating_sub(1), b, b + 1] {
+    // n-grams ending just before the run (or up to three tokens earlier), or inside its first
+    // tokens (where the run's start is placed late).
+    for stop in b.saturating_sub(AHEAD)..=b + AHEAD {
         for len in 1..=MAX_GRAM {
-            if stop < len || stop > s.tokens.len() {
+            if stop < len || stop > tokens.len() {
                 continue;
             }
-            let g = &s.tokens[stop - len..stop];
+            let g = &tokens[stop - len..stop];
             if g.iter().all(|t| !t.word) && len == 1 {
                 continue;
             }
-            let mut tokens = [0u64; MAX_GRAM];
-            for (d, t) in tokens.iter_mut().zip(g) {
+            let mut hashes = [0u64; MAX_GRAM];
+            for (d, t) in hashes.iter_mut().zip(g) {
                 *d = t.hash;
             }
-            let next = s.tokens[stop..(stop + 3).min(s.tokens.len())]
+            let next = tokens[stop..(stop + 3).min(tokens.len())]
                 .iter()
                 .fold(0u64, |h, t| mix(h ^ t.hash));
             let c = Candidate {
                 hash: gram_hash(g),
-                tokens,
+                tokens: hashes,
+                words: g
+                    .iter()
+                    .enumerate()
+                    .fold(0u8, |m, (i, t)| m | (u8::from(t.word) << i)),
                 len: len as u8,
                 start: g[0].start,
                 end: g[len - 1].end,
@@ -375,7 +427,7 @@ pub fn burst(text: &str, s: &mut Scratch) -> Option<Burst> {
     }
     Some(Burst {
         jump: jump.min(1.0),
-        start: s.word_start(start, text.len()),
+        start: s.word_start(tokens, start, text.len()),
         end: end_byte,
         candidates,
     })
@@ -492,10 +544,8 @@ impl LabelDoc {
     }
 }
 
-/// The words and sentences of `text`. `tokens` is scratch.
-pub fn label_doc(text: &str, tokens: &mut Vec<Token>) -> LabelDoc {
-    tokens.clear();
-    tokenize(text, tokens);
+/// The words and sentences of `text`, tokenized as `tokens`.
+pub fn label_doc(text: &str, tokens: &[Token]) -> LabelDoc {
     let mut doc = LabelDoc::default();
     let mut seen: Vec<u64> = Vec::with_capacity(tokens.len());
     for t in tokens.iter().filter(|t| t.word) {
@@ -567,11 +617,26 @@ mod tests {
         s.repeat(n)
     }
 
+    fn toks(text: &str) -> Vec<Token> {
+        let mut t = vec![];
+        tokenize(text, &mut t);
+        t
+    }
+
     fn gibberish() -> String {
         "Walrus QuantumFlux Brindle ZorpTango Melk Hyperion Cask Dunmore VexStrider Polka \
          Grommet Tessel KrillBay Onyx Plume Tarsus Quill Vortigern Spindle Harrow Fennec Basalt \
          Mordant Jib Talon Crux Ember Lathe Sorrel"
             .into()
+    }
+
+    #[test]
+    fn lower8_lowers_ascii_letters_only() {
+        for x in [b"AZaz@[`{", b"\xc3\x80\xdaMnO09", b"HELLO wo"] {
+            let got = lower8(u64::from_le_bytes(*x)).to_le_bytes();
+            let want: Vec<u8> = x.iter().map(|c| c.to_ascii_lowercase()).collect();
+            assert_eq!(&got[..], &want[..]);
+        }
     }
 
     #[test]
@@ -591,7 +656,7 @@ mod tests {
     fn burst_finds_the_jump_and_the_token_before_it() {
         let text = format!("{} <ZQX> {}", prose(3), gibberish());
         let mut s = Scratch::default();
-        let b = burst(&text, &mut s).expect("a burst");
+        let b = burst(&text, &toks(&text), &mut s).expect("a burst");
         assert!(b.jump > 0.8, "{b:?}");
         let at = text.find("Walrus").unwrap() as u32;
         assert_eq!(b.start, at);
@@ -608,18 +673,17 @@ mod tests {
     #[test]
     fn ordinary_prose_and_code_have_no_burst() {
         let mut s = Scratch::default();
-        assert_eq!(burst(&prose(10), &mut s), None);
+        assert_eq!(burst(&prose(10), &toks(&prose(10)), &mut s), None);
         let code =
             "fn main() { let x = vec![1, 2, 3]; for i in x.iter() { println!(\"{i}\"); } }\n"
                 .repeat(20);
-        assert_eq!(burst(&code, &mut s), None);
+        assert_eq!(burst(&code, &toks(&code), &mut s), None);
     }
 
     #[test]
     fn label_docs_hold_distinct_words_and_sentences() {
-        let mut t = vec![];
         let text = "A tool for maps.  I saw a green door. Maps and MAPS\nlast line here";
-        let d = label_doc(text, &mut t);
+        let d = label_doc(text, &toks(text));
         let sentences: Vec<&str> = d.sentences.iter().map(|x| d.text_of(x).unwrap()).collect();
         assert_eq!(
             sentences,
