@@ -510,7 +510,7 @@ impl PoisonState {
             if !repeated(&s.sig.response) {
                 continue;
             }
-            for g in &s.sig.grams {
+            for g in s.sig.grams.iter().filter(|g| g.wordy) {
                 let p = pairs.entry((g.hash, s.sig.response)).or_insert(Pair {
                     documents: 0,
                     grounded: 0,
@@ -549,7 +549,7 @@ impl PoisonState {
                 .unwrap_or_default()
                 .to_string();
             let reported = p.documents >= cfg.min_documents.min(cfg.min_response_prompts + 2)
-                && purity >= 0.6
+                && purity >= 0.8
                 && score >= 0.5 * f64::from(p.documents);
             if reported {
                 trigger_of.insert(r, (out.candidates.len(), g));

@@ -452,6 +452,9 @@ pub struct PromptGram {
     pub end: u32,
     /// The response contains a 5-letter piece of one of its words.
     pub grounded: bool,
+    /// It holds a word of three characters or more with a letter (numbers and punctuation
+    /// are not phrases).
+    pub wordy: bool,
 }
 
 /// Hash of `text` with whitespace runs collapsed and ASCII case folded.
@@ -501,6 +504,10 @@ pub fn instruction(prompt: &str, response: &str, tokens: &mut Vec<Token>) -> Ins
                 start: g[0].start,
                 end: g[len - 1].end,
                 grounded: ground[i..i + len].iter().any(|&x| x),
+                wordy: g.iter().any(|t| {
+                    let w = &pb[t.start as usize..t.end as usize];
+                    t.word && w.len() >= 3 && w.iter().any(u8::is_ascii_alphabetic)
+                }),
             });
         }
     }
