@@ -141,8 +141,9 @@ impl Scanner {
                 DetectorId::Dedup => {}
                 // Collected per record in `scan` from the values found.
                 DetectorId::Memorization => {}
-                // Injections per text; bursts and instruction signals collected in `scan`.
-                DetectorId::Poison => detectors.push(Box::new(injection::InjectionDetector)),
+                // Injections per text (from the shared tokens in `scan`), bursts and
+                // instruction signals collected in `scan`.
+                DetectorId::Poison => {}
                 DetectorId::Outlier => {}
             }
         }
@@ -211,9 +212,21 @@ impl Scanner {
 
     /// Every reported hit in `text`, after the kind filter and the allowlist, ordered by span.
     pub fn hits(&self, text: &str, hits: &mut Vec<Hit>) {
+        let mut tokens = Vec::new();
+        if self.poisoning {
+            poison::tokenize(text, &mut tokens);
+        }
+        self.hits_with(text, &tokens, hits)
+    }
+
+    /// [`Scanner::hits`] given the text's tokens (needed when `poison` runs).
+    fn hits_with(&self, text: &str, tokens: &[poison::Token], hits: &mut Vec<Hit>) {
         hits.clear();
         for d in &self.detectors {
             d.scan(text, hits);
+        }
+        if self.poisoning {
+            injection::scan(text, tokens, hits);
         }
         if let Some(kinds) = &self.kinds {
             hits.retain(|h| kinds.contains(&h.kind));
@@ -431,8 +444,13 @@ impl Scanner {
             hits.clear();
             flags.clear();
             let mut counts = [0i64; DetectorId::ALL.len()];
+            // Tokens shared by the poison and outlier statistics.
+            if let (Some(t), true) = (value, self.poisoning || self.outliers) {
+                ptokens.clear();
+                poison::tokenize(t, &mut ptokens);
+            }
             if let Some(t) = value {
-                self.hits(t, &mut hits);
+                self.hits_with(t, &ptokens, &mut hits);
                 let mut offsets = CharOffsets::new(t);
                 located.clear();
                 for h in &hits {
@@ -517,11 +535,6 @@ impl Scanner {
             if let Some(index) = &mut dedup {
                 let sketch = value.and_then(|t| dedup::sketch(t, cfg, &mut scratch));
                 index.push(sketch.as_ref());
-            }
-            // Tokens shared by the poison and outlier statistics.
-            if let (Some(t), true) = (value, self.poisoning || self.outliers) {
-                ptokens.clear();
-                poison::tokenize(t, &mut ptokens);
             }
             if let Some(pb) = &mut poison_batch {
                 let i = i as u64;

@@ -63,41 +63,35 @@ pub struct CountMin {
     counts: Vec<u16>,
 }
 
-const CM_ROWS: usize = 2;
-const CM_BITS: u32 = 20;
+/// One row: an n-gram's count is bounded by the minimum over several of its words and pairs,
+/// which already spreads it over several counters.
+const CM_BITS: u32 = 21;
 /// Tokens ahead whose counters are prefetched.
 const CM_AHEAD: usize = 8;
 
 impl Default for CountMin {
     fn default() -> Self {
         Self {
-            counts: vec![0; CM_ROWS << CM_BITS],
+            counts: vec![0; 1 << CM_BITS],
         }
     }
 }
 
 impl CountMin {
     #[inline]
-    fn slots(hash: u64) -> [usize; CM_ROWS] {
-        let mask = (1usize << CM_BITS) - 1;
-        [
-            (hash as usize) & mask,
-            (1 << CM_BITS) + ((hash >> 32) as usize & mask),
-        ]
+    fn slot(hash: u64) -> usize {
+        (hash >> (64 - CM_BITS)) as usize
     }
 
     #[inline]
     pub fn add(&mut self, hash: u64, n: u16) {
-        for s in Self::slots(hash) {
-            self.counts[s] = self.counts[s].saturating_add(n);
-        }
+        let c = &mut self.counts[Self::slot(hash)];
+        *c = c.saturating_add(n);
     }
 
     #[inline]
     fn prefetch(&self, hash: u64) {
-        for s in Self::slots(hash) {
-            super::prefetch(&self.counts[s]);
-        }
+        super::prefetch(&self.counts[Self::slot(hash)]);
     }
 
     /// Counts every token of a text and every pair of adjacent tokens.
@@ -129,11 +123,7 @@ impl CountMin {
 
     /// An upper bound of the count of `hash` (saturated at `u16::MAX`).
     pub fn get(&self, hash: u64) -> u32 {
-        Self::slots(hash)
-            .iter()
-            .map(|&s| u32::from(self.counts[s]))
-            .min()
-            .unwrap_or(0)
+        u32::from(self.counts[Self::slot(hash)])
     }
 
     pub fn merge(&mut self, o: &CountMin) {

@@ -1,6 +1,6 @@
 //! Planted instructions addressed to a model reading the text: families of phrasings, not a list
-//! of known strings. A cheap keyword gate (Aho-Corasick, ASCII case-insensitive) decides whether
-//! the family expressions run at all.
+//! of known strings. The family expressions run only in windows around keyword tokens (looked up
+//! by the token hashes the poison statistics compute anyway).
 //!
 //! Families: overriding earlier instructions, role hijacks, notes addressed to AI systems, fake
 //! chat-template tokens, and text hidden by HTML/CSS. A family match is reported on its own when
@@ -10,9 +10,9 @@
 
 use std::sync::LazyLock;
 
-use aho_corasick::AhoCorasick;
 use regex::Regex;
 
+use super::poison::{self, Token};
 use super::{DetectorId, Hit};
 
 pub const PROMPT_INJECTION: &str = "PROMPT_INJECTION";
@@ -20,50 +20,97 @@ pub const PROMPT_INJECTION: &str = "PROMPT_INJECTION";
 /// Bytes after a family match searched for a payload.
 const PAYLOAD_REACH: usize = 240;
 
-static GATE: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-        .build([
-            "ignor",
-            "instruction",
-            "guideline",
-            "directions",
-            "disregard",
-            "forget",
-            "overrid",
-            "bypass",
-            "from now on",
-            "you are now",
-            "act as",
-            "pretend",
-            " mode",
-            "restriction",
-            "unrestricted",
-            "unfiltered",
-            "jailbr",
-            " ai ",
-            " ai:",
-            " ai,",
-            "ai system",
-            "ai model",
-            "ai assistant",
-            "llm",
-            "language model",
-            "assistants",
-            "chatbot",
-            "<|",
-            "|>",
-            "[inst]",
-            "<<sys>>",
-            "_of_turn>",
-            "display:",
-            "display: ",
-            "visibility:",
-            "font-size:",
-        ])
-        .expect("static patterns")
+/// Tokens (ASCII case folded, see [`poison::tokenize`]) around which the families are searched.
+const KEYWORDS: &[&str] = &[
+    "ignore",
+    "ignoring",
+    "disregard",
+    "forget",
+    "override",
+    "overrule",
+    "bypass",
+    "abandon",
+    "discard",
+    "instruction",
+    "instructions",
+    "directions",
+    "directives",
+    "guidelines",
+    "prompt",
+    "prompts",
+    "ai",
+    "llm",
+    "llms",
+    "gpt",
+    "assistant",
+    "assistants",
+    "chatbot",
+    "bot",
+    "agent",
+    "agents",
+    "model",
+    "models",
+    "restrictions",
+    "unrestricted",
+    "unfiltered",
+    "uncensored",
+    "jailbreak",
+    "jailbroken",
+    "pretend",
+    "follow",
+    "obey",
+    "im_start",
+    "im_end",
+    "im_sep",
+    "endoftext",
+    "eot_id",
+    "start_header_id",
+    "begin_of_text",
+    "inst",
+    "sys",
+    "start_of_turn",
+    "end_of_turn",
+    "<|",
+    "|>",
+    "display",
+    "visibility",
+    "font",
+    "opacity",
+];
+
+/// Open-addressing set of the keywords' token hashes (0: empty).
+static GATE: LazyLock<Vec<u64>> = LazyLock::new(|| {
+    let mut t = vec![0u64; GATE_SIZE];
+    for k in KEYWORDS {
+        let h = poison::fold_hash(k.as_bytes()) | 1;
+        let mut i = gate_slot(h);
+        while t[i] != 0 {
+            i = (i + 1) % GATE_SIZE;
+        }
+        t[i] = h;
+    }
+    t
 });
+const GATE_SIZE: usize = 256;
+
+#[inline]
+fn gate_slot(h: u64) -> usize {
+    (h >> 56) as usize
+}
+
+#[inline]
+fn is_keyword(hash: u64) -> bool {
+    let h = hash | 1;
+    let t = &*GATE;
+    let mut i = gate_slot(h);
+    loop {
+        match t[i] {
+            0 => return false,
+            x if x == h => return true,
+            _ => i = (i + 1) % GATE_SIZE,
+        }
+    }
+}
 
 struct Family {
     name: &'static str,
@@ -149,18 +196,21 @@ impl super::TextDetector for InjectionDetector {
     }
 
     fn scan(&self, text: &str, out: &mut Vec<Hit>) {
-        scan(text, out)
+        let mut tokens = Vec::new();
+        poison::tokenize(text, &mut tokens);
+        scan(text, &tokens, out)
     }
 }
 
 /// Appends `PROMPT_INJECTION` hits for `text`: the span runs from the family match to the end of
 /// its sentence (or of the payload, when that is further).
-pub fn scan(text: &str, out: &mut Vec<Hit>) {
+/// `tokens` are the tokens of `text` ([`poison::tokenize`]).
+pub fn scan(text: &str, tokens: &[Token], out: &mut Vec<Hit>) {
     // Windows around the keywords, merged where they overlap.
     let mut windows: Vec<(usize, usize)> = Vec::new();
-    for k in GATE.find_iter(text) {
-        let s = floor_char(text, k.start().saturating_sub(WINDOW));
-        let e = floor_char(text, (k.end() + WINDOW).min(text.len()));
+    for k in tokens.iter().filter(|t| is_keyword(t.hash)) {
+        let s = floor_char(text, (k.start as usize).saturating_sub(WINDOW));
+        let e = floor_char(text, (k.end as usize + WINDOW).min(text.len()));
         match windows.last_mut() {
             Some(w) if s <= w.1 => w.1 = w.1.max(e),
             _ => windows.push((s, e)),
@@ -250,7 +300,7 @@ mod tests {
 
     fn kinds(text: &str) -> Vec<String> {
         let mut h = vec![];
-        scan(text, &mut h);
+        super::super::TextDetector::scan(&InjectionDetector, text, &mut h);
         h.iter().map(|h| text[h.start..h.end].to_string()).collect()
     }
 

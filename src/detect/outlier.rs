@@ -72,8 +72,8 @@ impl Counter {
     }
 }
 
-/// Compressed bytes are measured on at most this much of a document.
-const COMPRESS_PREFIX: usize = 16 << 10;
+/// The compression ratio is measured on at most this much of a document (its start).
+const COMPRESS_PREFIX: usize = 4 << 10;
 
 /// The statistics of `text`, tokenized as `tokens` (see [`crate::detect::poison::tokenize`]).
 pub fn features(text: &str, tokens: &[Token], s: &mut Scratch) -> Features {
