@@ -434,7 +434,8 @@ pub fn burst(text: &str, tokens: &[Token], s: &mut Scratch) -> Option<Burst> {
 }
 
 /// What the corpus needs of one instruction record: its response, and the n-grams of its prompt
-/// with whether the response repeats them (a grounded prompt phrase explains its response).
+/// that stand on their own (whole words), with whether the response repeats them (a grounded
+/// prompt phrase explains its response).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Instruction {
     /// Hash of the response, whitespace and ASCII case folded.
@@ -492,11 +493,38 @@ pub fn instruction(prompt: &str, response: &str, tokens: &mut Vec<Token>) -> Ins
             .any(|piece| memchr::memmem::find(lower.as_bytes(), piece).is_some())
     };
     let ground: Vec<bool> = tokens.iter().map(grounded_word).collect();
+    // A phrase stands on its own: not a piece of a longer word or name (`libfoo` of
+    // `libfoo-dev`).
+    let whole = |s: usize, e: usize| {
+        let before = s == 0
+            || matches!(
+                pb[s - 1],
+                b' ' | b'\t' | b'\n' | b'\r' | b'(' | b'[' | b'"' | b'\''
+            );
+        let after = e == pb.len()
+            || matches!(
+                pb[e],
+                b' ' | b'\t'
+                    | b'\n'
+                    | b'\r'
+                    | b')'
+                    | b']'
+                    | b'"'
+                    | b'\''
+                    | b'.'
+                    | b','
+                    | b'?'
+                    | b'!'
+                    | b':'
+                    | b';'
+            );
+        before && after
+    };
     let mut grams = Vec::new();
     for i in 0..tokens.len() {
         for len in 1..=3.min(tokens.len() - i) {
             let g = &tokens[i..i + len];
-            if !g.iter().any(|t| t.word) {
+            if !g.iter().any(|t| t.word) || !whole(g[0].start as usize, g[len - 1].end as usize) {
                 continue;
             }
             grams.push(PromptGram {
