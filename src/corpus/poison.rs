@@ -675,7 +675,8 @@ impl PoisonState {
         };
         // (P(own label is wrong), log-odds of the best other label over it) of record `i`
         // without the words `skip` says to leave out.
-        let judge = |i: usize, skip: &dyn Fn(&crate::detect::poison::Piece) -> bool| {
+        // Record `i`'s log-likelihoods without the words `skip` says to leave out.
+        let adjusted = |i: usize, skip: &dyn Fn(&crate::detect::poison::Piece) -> bool| {
             let o = own(i);
             let mut v = ll[i].clone();
             for w in self.labels[i].2.words.iter().filter(|w| skip(w)) {
@@ -684,9 +685,17 @@ impl PoisonState {
                     *x -= term(c, l, o);
                 }
             }
+            v
+        };
+        // (P(own label is wrong), log-odds of the best other label over it).
+        let verdict = |i: usize, v: &[f64]| {
+            let y = own(i).0;
             let m = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let z: f64 = v.iter().map(|x| (x - m).exp()).sum();
-            (1.0 - (v[o.0] - m).exp() / z, m - v[o.0])
+            (1.0 - (v[y] - m).exp() / z, m - v[y])
+        };
+        let judge = |i: usize, skip: &dyn Fn(&crate::detect::poison::Piece) -> bool| {
+            verdict(i, &adjusted(i, skip))
         };
 
         // Trigger candidates: words and sentences, with their documents per label.
@@ -720,10 +729,11 @@ impl PoisonState {
         // Scores every candidate; `excluded` words are left out of every judgement.
         let rank = |excluded: &std::collections::HashSet<u64>| {
             use rayon::prelude::*;
-            let judged: Vec<f64> = (0..docs)
+            let kept: Vec<Vec<f64>> = (0..docs)
                 .into_par_iter()
-                .map(|i| judge(i, &|w| excluded.contains(&w.hash)).0)
+                .map(|i| adjusted(i, &|w| excluded.contains(&w.hash)))
                 .collect();
+            let judged: Vec<f64> = (0..docs).map(|i| verdict(i, &kept[i]).0).collect();
             let mut base = vec![(0.0f64, 0u32); nl];
             for (i, (_, y, _)) in self.labels.iter().enumerate() {
                 base[*y as usize].0 += judged[i];
@@ -746,7 +756,29 @@ impl PoisonState {
                         .iter()
                         .map(|&i| i as usize)
                         .filter(|&i| self.labels[i].1 as usize == l)
-                        .map(|i| judge(i, &|w| excluded.contains(&w.hash) || covers(key, i, w)).0)
+                        .map(|i| {
+                            // Without the candidate's own words (those not left out already).
+                            let o = own(i);
+                            let mut v = kept[i].clone();
+                            let mut drop = |h: u64| {
+                                let c = &counts[&h];
+                                for (l, x) in v.iter_mut().enumerate() {
+                                    *x -= term(c, l, o);
+                                }
+                            };
+                            if !key.0 {
+                                if !excluded.contains(&key.1) {
+                                    drop(key.1);
+                                }
+                            } else {
+                                for w in &self.labels[i].2.words {
+                                    if covers(key, i, w) && !excluded.contains(&w.hash) {
+                                        drop(w.hash);
+                                    }
+                                }
+                            }
+                            verdict(i, &v).0
+                        })
                         .sum::<f64>()
                         / n as f64;
                     let b = base[l].0 / f64::from(base[l].1.max(1));
