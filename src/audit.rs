@@ -718,21 +718,17 @@ fn run_with(
             }
             filtered = Some(write_filtered(&shards, &states, &keep, dir, opts));
         }
-        let mut stats: Vec<CorpusStats> = states.iter().map(|s| s.stats.clone()).collect();
-        let out = dedup_outputs(
-            clusters,
-            &held,
-            &opts.scan.text_column,
-            scanner.key(),
-            &mut stats,
-        );
-        for (st, s) in states.iter_mut().zip(stats) {
-            st.stats = s;
-        }
+        let out = with_stats(&mut states, |stats| {
+            dedup_outputs(
+                clusters,
+                &held,
+                &opts.scan.text_column,
+                scanner.key(),
+                stats,
+            )
+        });
         sink.findings(&out.findings)?;
-        for (h, r) in held.iter_mut().zip(out.records) {
-            h.1 = r;
-        }
+        replace_records(&mut held, out.records);
         dedup_summary = Some(out.summary);
     }
 
@@ -789,14 +785,9 @@ fn run_with(
                 sink.findings(&findings)?;
                 sink.pii_values(&table)?;
             }
-            let mut stats: Vec<CorpusStats> = states.iter().map(|s| s.stats.clone()).collect();
-            let (records, summary) = fin.finish(&values, &windows, &mut stats);
-            for (st, s) in states.iter_mut().zip(stats) {
-                st.stats = s;
-            }
-            for (h, r) in held.iter_mut().zip(records) {
-                h.1 = r;
-            }
+            let (records, summary) =
+                with_stats(&mut states, |stats| fin.finish(&values, &windows, stats));
+            replace_records(&mut held, records);
             let mut s = summary;
             s.spilled_bytes = spill.bytes;
             memo_summary = Some(s);
@@ -818,22 +809,18 @@ fn run_with(
             || outlier_on.then(|| outlier.finish()),
         );
         drop((poison, outlier));
-        let mut stats: Vec<CorpusStats> = states.iter().map(|s| s.stats.clone()).collect();
-        let out = poison_outputs(
-            p.as_ref(),
-            o.as_ref(),
-            &held,
-            &opts.scan.text_column,
-            opts.scan.prompt_column.as_deref(),
-            &mut stats,
-        );
-        for (st, s) in states.iter_mut().zip(stats) {
-            st.stats = s;
-        }
+        let out = with_stats(&mut states, |stats| {
+            poison_outputs(
+                p.as_ref(),
+                o.as_ref(),
+                &held,
+                &opts.scan.text_column,
+                opts.scan.prompt_column.as_deref(),
+                stats,
+            )
+        });
         sink.findings(&out.findings)?;
-        for (h, r) in held.iter_mut().zip(out.records) {
-            h.1 = r;
-        }
+        replace_records(&mut held, out.records);
         poison_summary = out.poison;
         outlier_summary = out.outliers;
     }
@@ -911,6 +898,26 @@ fn run_with(
     };
     sink.finish(&summary)?;
     Ok((summary, built))
+}
+
+/// Runs `f` on the per-shard counts (which corpus-level findings add to).
+fn with_stats<R>(states: &mut [ShardState], f: impl FnOnce(&mut [CorpusStats]) -> R) -> R {
+    let mut stats: Vec<CorpusStats> = states.iter().map(|s| s.stats.clone()).collect();
+    let r = f(&mut stats);
+    for (st, s) in states.iter_mut().zip(stats) {
+        st.stats = s;
+    }
+    r
+}
+
+/// The held records batches replaced by their updated versions, in order.
+fn replace_records(
+    held: &mut [(usize, arrow::array::RecordBatch)],
+    records: Vec<arrow::array::RecordBatch>,
+) {
+    for (h, r) in held.iter_mut().zip(records) {
+        h.1 = r;
+    }
 }
 
 /// Copies every shard audited whole with only its kept records (`keep[shard][row]`), shards in
