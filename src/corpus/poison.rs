@@ -694,9 +694,6 @@ impl PoisonState {
             let z: f64 = v.iter().map(|x| (x - m).exp()).sum();
             (1.0 - (v[y] - m).exp() / z, m - v[y])
         };
-        let judge = |i: usize, skip: &dyn Fn(&crate::detect::poison::Piece) -> bool| {
-            verdict(i, &adjusted(i, skip))
-        };
 
         // Trigger candidates: words and sentences, with their documents per label.
         let mut postings: HashMap<(bool, u64), Vec<u32>> = HashMap::new();
@@ -733,10 +730,10 @@ impl PoisonState {
                 .into_par_iter()
                 .map(|i| adjusted(i, &|w| excluded.contains(&w.hash)))
                 .collect();
-            let judged: Vec<f64> = (0..docs).map(|i| verdict(i, &kept[i]).0).collect();
+            let judged: Vec<(f64, f64)> = (0..docs).map(|i| verdict(i, &kept[i])).collect();
             let mut base = vec![(0.0f64, 0u32); nl];
             for (i, (_, y, _)) in self.labels.iter().enumerate() {
-                base[*y as usize].0 += judged[i];
+                base[*y as usize].0 += judged[i].0;
                 base[*y as usize].1 += 1;
             }
             let mut ranked: Vec<Ranked> = postings
@@ -817,7 +814,8 @@ impl PoisonState {
                 }
             }
         }
-        let (mut ranked, _) = rank(&excluded);
+        // Each record judged without the left-out words: the scores of mislabelled records.
+        let (mut ranked, judged) = rank(&excluded);
         // A word inside a ranked sentence with about its documents is that sentence.
         let mut dropped = std::collections::HashSet::new();
         for key in ranked.iter().filter(|r| r.keys[0].0).map(|r| r.keys[0]) {
@@ -842,13 +840,6 @@ impl PoisonState {
             .filter(|r| r.documents >= min_docs)
             .take(4 * cfg.candidates_listed.max(1))
             .collect();
-        let judged: Vec<(f64, f64)> = {
-            use rayon::prelude::*;
-            (0..docs)
-                .into_par_iter()
-                .map(|i| judge(i, &|w| excluded.contains(&w.hash)))
-                .collect()
-        };
         let mut triggers: HashMap<(bool, u64), (usize, usize)> = HashMap::new();
         for r in &ranked {
             let name = |key: &(bool, u64)| {
