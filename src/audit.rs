@@ -9,7 +9,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::corpus::dedup::DedupIndex;
+use crate::corpus::dedup::{self, DedupIndex};
 use crate::corpus::index::{IndexBuilder, TrainingIndex};
 use crate::corpus::memo::{self, MemoState, ValueCounts, ValueOcc, WindowCounts, WindowOcc};
 use crate::corpus::outlier::OutlierState;
@@ -263,9 +263,9 @@ impl Pass1<'_> {
         }
         if let Some(m) = b.memo {
             self.memo.append(m);
-            if self.memo.bytes() > self.memory_limit {
-                self.spill.write(&mut self.memo)?;
-            }
+        }
+        if self.memo.bytes() + self.dedup.anchor_bytes() > self.memory_limit {
+            self.spill.write(&mut self.memo, &mut self.dedup)?;
         }
         if let Some(p) = b.poison {
             self.poison.append(p);
@@ -501,60 +501,70 @@ pub fn build_index(
     Ok((built.expect("an index was asked for"), summary))
 }
 
-/// Memorization state written to disk, one file per partition and list, in a temporary
-/// directory removed when dropped.
+/// Corpus state written to disk past the memory limit (memorization values and windows, dedup
+/// anchor postings), one file per list and partition, in a temporary directory removed when
+/// dropped.
 struct Spill {
     base: Option<std::path::PathBuf>,
     dir: Option<tempfile::TempDir>,
-    bytes: u64,
+    /// Bytes written for memorization and for dedup.
+    memo_bytes: u64,
+    dedup_bytes: u64,
 }
 
 impl Spill {
-    fn write(&mut self, state: &mut MemoState) -> Result<()> {
-        let dir = match &self.dir {
-            Some(d) => d.path().to_path_buf(),
-            None => {
-                let b = tempfile::Builder::new()
-                    .prefix(".shardguard-spill-")
-                    .clone();
-                let d = match &self.base {
-                    Some(base) => b.tempdir_in(base),
-                    None => b.tempdir(),
-                }
-                .map_err(|e| {
-                    Error::output(self.base.as_deref().unwrap_or(std::path::Path::new(".")), e)
-                })?;
-                let p = d.path().to_path_buf();
-                self.dir = Some(d);
-                p
-            }
-        };
+    /// Moves the memorization lists and the dedup anchors out of memory, onto the end of their
+    /// files.
+    fn write(&mut self, memo: &mut MemoState, dedup: &mut DedupIndex) -> Result<()> {
         let mut buf = Vec::new();
         for p in 0..memo::PARTITIONS {
-            let (v, w) = state.take(p);
+            let (v, w) = memo.take(p);
             buf.clear();
             memo::encode_values(&v, &mut buf);
-            self.append(&dir.join(format!("values-{p:02}")), &buf)?;
+            self.memo_bytes += self.append("values", p, &buf)?;
             buf.clear();
             memo::encode_windows(&w, &mut buf);
-            self.append(&dir.join(format!("windows-{p:02}")), &buf)?;
+            self.memo_bytes += self.append("windows", p, &buf)?;
+        }
+        if dedup.anchor_bytes() > 0 {
+            for (p, part) in dedup.take_postings().iter().enumerate() {
+                buf.clear();
+                dedup::encode_postings(part, &mut buf);
+                self.dedup_bytes += self.append("anchors", p, &buf)?;
+            }
         }
         Ok(())
     }
 
-    fn append(&mut self, path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    fn dir(&mut self) -> Result<std::path::PathBuf> {
+        if let Some(d) = &self.dir {
+            return Ok(d.path().to_path_buf());
+        }
+        let b = tempfile::Builder::new()
+            .prefix(".shardguard-spill-")
+            .clone();
+        let d = match &self.base {
+            Some(base) => b.tempdir_in(base),
+            None => b.tempdir(),
+        }
+        .map_err(|e| Error::output(self.base.as_deref().unwrap_or(std::path::Path::new(".")), e))?;
+        Ok(self.dir.insert(d).path().to_path_buf())
+    }
+
+    /// Appends `bytes` to list `name`'s partition `p`; returns how many were written.
+    fn append(&mut self, name: &str, p: usize, bytes: &[u8]) -> Result<u64> {
         use std::io::Write;
         if bytes.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
+        let path = self.dir()?.join(format!("{name}-{p:02}"));
         std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(path)
+            .open(&path)
             .and_then(|mut f| f.write_all(bytes))
-            .map_err(|e| Error::output(path, e))?;
-        self.bytes += bytes.len() as u64;
-        Ok(())
+            .map_err(|e| Error::output(&path, e))?;
+        Ok(bytes.len() as u64)
     }
 
     fn read(&self, name: &str, p: usize) -> Result<Vec<u8>> {
@@ -581,6 +591,13 @@ impl Spill {
         let mut out = Vec::new();
         memo::decode_values(&self.read("values", p)?, &mut out)?;
         out.append(&mut state.values[p]);
+        Ok(out)
+    }
+
+    /// Part `p` of the dedup anchor postings on disk.
+    fn postings(&self, p: usize) -> Result<Vec<dedup::Posting>> {
+        let mut out = Vec::new();
+        dedup::decode_postings(&self.read("anchors", p)?, &mut out)?;
         Ok(out)
     }
 }
@@ -622,7 +639,8 @@ fn run_with(
     let spill = Spill {
         base: sink.output_dir().map(|p| p.to_path_buf()),
         dir: None,
-        bytes: 0,
+        memo_bytes: 0,
+        dedup_bytes: 0,
     };
     let memory_limit = opts.memory_limit.unwrap_or(DEFAULT_MEMORY_LIMIT);
 
@@ -706,7 +724,7 @@ fn run_with(
     let mut filtered = None;
     let mut clusters = None;
     if dedup {
-        let cl = index.cluster(&opts.scan.rules.dedup);
+        let cl = index.cluster_with(&opts.scan.rules.dedup, |p| spill.postings(p))?;
         drop(index);
         let clusters = clusters.insert(cl);
         if let Some(dir) = &opts.filtered_out {
@@ -729,7 +747,10 @@ fn run_with(
         });
         sink.findings(&out.findings)?;
         replace_records(&mut held, out.records);
-        dedup_summary = Some(out.summary);
+        dedup_summary = Some(DedupSummary {
+            spilled_bytes: spill.dedup_bytes,
+            ..out.summary
+        });
     }
 
     let mut memo_summary = None;
@@ -789,7 +810,7 @@ fn run_with(
                 with_stats(&mut states, |stats| fin.finish(&values, &windows, stats));
             replace_records(&mut held, records);
             let mut s = summary;
-            s.spilled_bytes = spill.bytes;
+            s.spilled_bytes = spill.memo_bytes;
             memo_summary = Some(s);
         }
     }

@@ -41,6 +41,8 @@ pub struct DedupSummary {
     pub cluster_sizes: BTreeMap<String, u64>,
     pub largest_clusters: Vec<ClusterSummary>,
     pub repeated_passages: u64,
+    /// Bytes of anchor postings written to disk past `--memory-limit`.
+    pub spilled_bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]

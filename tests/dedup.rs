@@ -144,3 +144,58 @@ fn filtered_copies_need_the_dedup_detector() {
     assert!(r.stderr.contains("dedup"), "{}", r.stderr);
     assert!(!dir.path().join("kept").exists());
 }
+
+#[test]
+fn clusters_are_the_same_when_anchors_spill_to_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    fs::create_dir(&data).unwrap();
+    corpus(&data);
+    let run = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let mut args = vec![
+            "audit",
+            "data",
+            "--out",
+            out.to_str().unwrap(),
+            "--detectors",
+            "dedup",
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        let r = shardguard(dir.path(), &args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        out
+    };
+    let held = run("held", &[]);
+    let spilled = run("spilled", &["--memory-limit", "0", "--threads", "2"]);
+    assert_eq!(summary(&held)["dedup"]["spilled_bytes"], 0);
+    assert!(
+        summary(&spilled)["dedup"]["spilled_bytes"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    let (h, s) = (
+        held.join("records.parquet"),
+        spilled.join("records.parquet"),
+    );
+    let clusters = i64s(&h, "dup_cluster");
+    assert_eq!(clusters.iter().flatten().count(), 7, "{clusters:?}");
+    assert_eq!(clusters, i64s(&s, "dup_cluster"));
+    assert_eq!(strings(&h, "doc_id"), strings(&s, "doc_id"));
+    assert_eq!(
+        strings(&held.join("findings.parquet"), "detail"),
+        strings(&spilled.join("findings.parquet"), "detail")
+    );
+    // The spill directory is gone: only the outputs are left.
+    let mut names: Vec<String> = fs::read_dir(&spilled)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["findings.parquet", "records.parquet", "summary.json"]
+    );
+}

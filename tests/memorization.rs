@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use arrow::array::{Array, Float64Array, Int64Array};
+use arrow::array::{Array, Float64Array};
 use util::*;
 
 /// Values and how many documents hold each; `value(i)` is the e-mail of value `i`.
@@ -77,17 +77,6 @@ fn scratch_corpus() -> (tempfile::TempDir, std::path::PathBuf, Vec<String>) {
     fs::create_dir(&data).unwrap();
     let docs = corpus(&data);
     (dir, data, docs)
-}
-
-fn i64s(path: &Path, column: &str) -> Vec<Option<i64>> {
-    read_parquet(path)
-        .iter()
-        .flat_map(|b| {
-            let a = b.column_by_name(column).expect("column");
-            let a = a.as_any().downcast_ref::<Int64Array>().expect("int64");
-            a.iter().collect::<Vec<_>>()
-        })
-        .collect()
 }
 
 /// pii_values rows as (hash, kind, occurrences, documents, clusters, risk), sorted.

@@ -5,14 +5,58 @@
 //! the sampled shingles (anchors) shared by a few documents. Every candidate pair is verified —
 //! estimated Jaccard, or containment of the smaller document in the larger — before it joins a
 //! cluster; clusters are the connected components, and the first record of each is kept.
+//!
+//! The anchors are most of an index's size (they grow with the text, not the record count).
+//! Their postings are grouped one part at a time ([`ANCHOR_PARTS`], by the anchor's top bits),
+//! so an audit can move them out of the index ([`DedupIndex::take_postings`]), keep them on
+//! disk, and hand each part back when clustering ([`DedupIndex::cluster_with`]): the clusters
+//! are the same. Pure: no IO.
 
-use crate::detect::dedup::{jaccard, shared_where, DedupConfig, Passage, Shingle, Sketch};
+use crate::detect::dedup::{jaccard, DedupConfig, Passage, Shingle, Sketch};
 use crate::{Error, Result};
 use rayon::prelude::*;
 
 /// Containment is trusted only over at least this many informative anchors; below it the
 /// signature's Jaccard alone decides.
 const MIN_ANCHORS: usize = 4;
+
+/// Anchor postings are grouped in this many parts, by the anchor's top bits: each part is
+/// sorted and swept on its own.
+pub const ANCHOR_PARTS: usize = 16;
+
+/// An anchor and the record (index in input order) that holds it.
+pub type Posting = (u64, u32);
+
+/// A packed pair of records and the number of informative anchors they share.
+type PairCount = (u64, u32);
+
+fn part_of(anchor: u64) -> usize {
+    (anchor >> 60) as usize
+}
+
+/// Appends `postings` to `out` in the spill format (12 bytes each, little-endian).
+pub fn encode_postings(postings: &[Posting], out: &mut Vec<u8>) {
+    out.reserve(postings.len() * 12);
+    for &(a, d) in postings {
+        out.extend_from_slice(&a.to_le_bytes());
+        out.extend_from_slice(&d.to_le_bytes());
+    }
+}
+
+/// Appends the postings of `bytes` (from [`encode_postings`]) to `out`.
+pub fn decode_postings(bytes: &[u8], out: &mut Vec<Posting>) -> Result<()> {
+    if bytes.len() % 12 != 0 {
+        return Err(Error::Config("truncated dedup spill".into()));
+    }
+    out.extend(bytes.chunks_exact(12).map(|c| {
+        let (a, d) = c.split_at(8);
+        (
+            u64::from_le_bytes(a.try_into().unwrap_or_default()),
+            u32::from_le_bytes(d.try_into().unwrap_or_default()),
+        )
+    }));
+    Ok(())
+}
 
 /// How one record relates to its cluster.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -83,6 +127,9 @@ pub struct DedupIndex {
     pub(crate) anchors: Vec<u64>,
     pub(crate) passage_offsets: Vec<usize>,
     pub(crate) passages: Vec<Passage>,
+    /// Anchors moved out by [`DedupIndex::take_postings`]: the index alone no longer holds
+    /// every sketch, so it cannot be exported or appended to another.
+    pub(crate) postings_taken: bool,
 }
 
 /// The outcome: per record, `None` when unique.
@@ -97,33 +144,6 @@ pub struct Clusters {
 impl Clusters {
     pub fn is_kept(&self, i: usize) -> bool {
         self.info[i].is_none_or(|d| d.kept as usize == i)
-    }
-}
-
-/// Which anchors are informative (in few enough documents), flagged in place: one flag per
-/// anchor of the index, and the number of informative anchors per document.
-struct Informative<'a> {
-    index: &'a DedupIndex,
-    flags: Vec<bool>,
-    counts: Vec<u32>,
-}
-
-impl Informative<'_> {
-    fn len(&self, d: u32) -> usize {
-        self.counts[d as usize] as usize
-    }
-
-    /// Informative anchors two documents share.
-    fn shared(&self, a: u32, b: u32) -> usize {
-        let (oa, ob) = (
-            self.index.anchor_offsets[a as usize],
-            self.index.anchor_offsets[b as usize],
-        );
-        shared_where(
-            self.index.anchors_of(a),
-            self.index.anchors_of(b),
-            |i, j| self.flags[oa + i] && self.flags[ob + j],
-        )
     }
 }
 
@@ -233,6 +253,11 @@ impl DedupIndex {
         let Some(theirs) = &other.settings else {
             return Ok(());
         };
+        if other.postings_taken {
+            return Err(Error::Config(
+                "cannot merge a dedup state whose anchors were moved out".into(),
+            ));
+        }
         match &self.settings {
             None => self.init(theirs.clone()),
             Some(mine) if mine != theirs => {
@@ -288,6 +313,27 @@ impl DedupIndex {
         &self.anchors[self.anchor_offsets[i]..self.anchor_offsets[i + 1]]
     }
 
+    /// Bytes of anchors held in memory: the part of the index that grows with the text.
+    pub fn anchor_bytes(&self) -> usize {
+        self.anchors.len() * std::mem::size_of::<u64>()
+    }
+
+    /// Moves every anchor held in memory out of the index, as postings by part (records keep
+    /// their place; later pushes add anchors again). Give the parts back to
+    /// [`DedupIndex::cluster_with`]; meanwhile the index cannot be exported or appended.
+    pub fn take_postings(&mut self) -> Vec<Vec<Posting>> {
+        let mut parts = vec![Vec::new(); ANCHOR_PARTS];
+        for i in 0..self.len() as u32 {
+            for &a in self.anchors_of(i) {
+                parts[part_of(a)].push((a, i));
+            }
+        }
+        self.anchors = Vec::new();
+        self.anchor_offsets.iter_mut().for_each(|o| *o = 0);
+        self.postings_taken = true;
+        parts
+    }
+
     /// Clusters every record.
     ///
     /// Candidates: documents sharing an informative anchor (one in at most
@@ -302,32 +348,53 @@ impl DedupIndex {
     /// exact copy always joins the cluster of its first copy. A cluster's center is its kept
     /// record: the first in input order.
     pub fn cluster(&self, cfg: &DedupConfig) -> Clusters {
+        match self.cluster_with(cfg, |_| Ok(Vec::new())) {
+            Ok(c) => c,
+            Err(_) => unreachable!("no postings to read"),
+        }
+    }
+
+    /// [`DedupIndex::cluster`] of an index whose anchors were moved out: `taken(p)` gives back
+    /// the postings of part `p` taken by every [`DedupIndex::take_postings`] (in any order).
+    pub fn cluster_with(
+        &self,
+        cfg: &DedupConfig,
+        taken: impl FnMut(usize) -> Result<Vec<Posting>>,
+    ) -> Result<Clusters> {
         let n = self.len();
-        let (informative, shared_counts) = self.informative(cfg.boilerplate_docs);
+        let (informative, shared_counts) = self.informative(cfg.boilerplate_docs, taken)?;
         let lsh = self.band_candidates(cfg.bands);
+        // Pairs sharing an informative anchor are all in `shared_counts`: any other shares none.
+        let shared = |a: u32, b: u32| {
+            let p = pack(a, b);
+            shared_counts
+                .binary_search_by_key(&p, |&(q, _)| q)
+                .map_or(0, |i| shared_counts[i].1 as usize)
+        };
         // Both measures over informative anchors, so shared boilerplate makes no two documents
         // alike; a document with too few of them falls back on the signature's Jaccard.
-        let measure = |a: u32, b: u32, s: Option<usize>| {
-            let (na, nb) = (informative.len(a), informative.len(b));
+        let measure = |a: u32, b: u32, s: usize| {
+            let (na, nb) = (
+                informative[a as usize] as usize,
+                informative[b as usize] as usize,
+            );
             let small = na.min(nb);
             if small < MIN_ANCHORS {
                 return (jaccard(self.sig(a), self.sig(b)), 0.0);
             }
-            let s = s.unwrap_or_else(|| informative.shared(a, b));
             let union = na + nb - s;
             (s as f64 / union as f64, s as f64 / small as f64)
         };
         // Every candidate once: pairs sharing anchors (with their count) and LSH pairs that
         // share none; verified in parallel.
-        let mut candidates: Vec<(u64, Option<u32>)> =
-            shared_counts.iter().map(|&(p, c)| (p, Some(c))).collect();
+        let mut candidates: Vec<(u64, u32)> = shared_counts.clone();
         let mut i = 0;
         for &p in &lsh {
             while i < shared_counts.len() && shared_counts[i].0 < p {
                 i += 1;
             }
             if shared_counts.get(i).is_none_or(|&(q, _)| q != p) {
-                candidates.push((p, None));
+                candidates.push((p, 0));
             }
         }
         drop(lsh);
@@ -335,7 +402,7 @@ impl DedupIndex {
             .par_iter()
             .filter_map(|&(p, c)| {
                 let (a, b) = unpack(p);
-                let (jaccard, containment) = measure(a, b, c.map(|c| c as usize));
+                let (jaccard, containment) = measure(a, b, c as usize);
                 (jaccard >= cfg.jaccard || containment >= cfg.containment).then_some(Edge {
                     a,
                     b,
@@ -394,7 +461,7 @@ impl DedupIndex {
                     let (jaccard, containment) = match via[i] {
                         _ if c as usize == i || exact => (1.0, 1.0),
                         Some(x) => (x.jaccard, x.containment),
-                        None => measure(c, i as u32, None),
+                        None => measure(c, i as u32, shared(c, i as u32)),
                     };
                     DupInfo {
                         kept: c,
@@ -406,52 +473,47 @@ impl DedupIndex {
             })
             .collect::<Vec<_>>();
         let repeated = self.repeated_passages(&info);
-        Clusters { info, repeated }
+        Ok(Clusters { info, repeated })
     }
 
-    /// Each document's informative anchors (in at most `max_docs` documents), and every pair of
-    /// documents sharing one with the number they share, sorted by packed pair.
-    fn informative(&self, max_docs: usize) -> (Informative<'_>, Vec<(u64, u32)>) {
+    /// The number of informative anchors (in at most `max_docs` documents) of each document,
+    /// and every pair of documents sharing one with the number they share, sorted by packed
+    /// pair. One part of the postings at a time: `taken(p)` and the anchors still held.
+    fn informative(
+        &self,
+        max_docs: usize,
+        mut taken: impl FnMut(usize) -> Result<Vec<Posting>>,
+    ) -> Result<(Vec<u32>, Vec<PairCount>)> {
         let n = self.len();
-        // (anchor, document, position in `anchors`): 16 bytes, as (anchor, document) would be.
-        let mut postings: Vec<(u64, u32, u32)> = Vec::with_capacity(self.anchors.len());
-        for i in 0..n as u32 {
-            let start = self.anchor_offsets[i as usize];
-            postings.extend(
-                self.anchors_of(i)
-                    .iter()
-                    .enumerate()
-                    .map(|(k, &a)| (a, i, (start + k) as u32)),
-            );
-        }
-        postings.par_sort_unstable();
-        let mut flags = vec![false; self.anchors.len()];
         let mut counts = vec![0u32; n];
         let mut pairs: Vec<u64> = Vec::new();
-        for group in postings.chunk_by(|x, y| x.0 == y.0) {
-            if group.len() > max_docs {
-                continue;
+        for part in 0..ANCHOR_PARTS {
+            let mut postings = taken(part)?;
+            for i in 0..n as u32 {
+                postings.extend(
+                    self.anchors_of(i)
+                        .iter()
+                        .filter(|&&a| part_of(a) == part)
+                        .map(|&a| (a, i)),
+                );
             }
-            for (x, &(_, a, pos)) in group.iter().enumerate() {
-                flags[pos as usize] = true;
-                counts[a as usize] += 1;
-                pairs.extend(group[x + 1..].iter().map(|&(_, b, _)| pack(a, b)));
+            postings.par_sort_unstable();
+            for group in postings.chunk_by(|x, y| x.0 == y.0) {
+                if group.len() > max_docs {
+                    continue;
+                }
+                for (x, &(_, a)) in group.iter().enumerate() {
+                    counts[a as usize] += 1;
+                    pairs.extend(group[x + 1..].iter().map(|&(_, b)| pack(a, b)));
+                }
             }
         }
-        drop(postings);
         pairs.par_sort_unstable();
         let counts_of_pairs = pairs
             .chunk_by(|x, y| x == y)
             .map(|g| (g[0], g.len() as u32))
             .collect();
-        (
-            Informative {
-                index: self,
-                flags,
-                counts,
-            },
-            counts_of_pairs,
-        )
+        Ok((counts, counts_of_pairs))
     }
 
     /// Pairs sharing an LSH band key (all rows of one band of the signature equal): within a
@@ -572,5 +634,32 @@ mod tests {
             assert_eq!(x.info, y.info, "cut {cut}");
             assert_eq!(x.repeated, y.repeated, "cut {cut}");
         }
+    }
+
+    #[test]
+    fn clusters_are_the_same_with_anchors_moved_out() {
+        let texts = corpus();
+        let cfg = DedupConfig::default();
+        let whole = index(&texts).cluster(&cfg);
+        for cut in 0..=texts.len() {
+            let mut a = index(&texts[..cut]);
+            let mut parts = a.take_postings();
+            assert_eq!(a.anchor_bytes(), 0);
+            a.append(&index(&texts[cut..])).unwrap();
+            // Moved out once more, then the earlier parts given back through the spill format.
+            let later = a.take_postings();
+            for (p, more) in parts.iter_mut().enumerate() {
+                let mut bytes = Vec::new();
+                encode_postings(&later[p], &mut bytes);
+                decode_postings(&bytes, more).unwrap();
+            }
+            let x = a.cluster_with(&cfg, |p| Ok(parts[p].clone())).unwrap();
+            assert_eq!(x.info, whole.info, "cut {cut}");
+            assert_eq!(x.repeated, whole.repeated, "cut {cut}");
+            // What was moved out cannot be exported or merged without it.
+            assert!(a.to_arrow().is_none());
+            assert!(DedupIndex::new(&cfg).append(&a).is_err());
+        }
+        assert!(decode_postings(&[0; 13], &mut Vec::new()).is_err());
     }
 }

@@ -64,8 +64,12 @@ fn offsets(o: &[usize]) -> OffsetBuffer<i32> {
 }
 
 impl DedupIndex {
-    /// Every record as one Arrow row (see the module docs); an empty index gives `None`.
+    /// Every record as one Arrow row (see the module docs); an empty index, or one whose
+    /// anchors were moved out ([`DedupIndex::take_postings`]), gives `None`.
     pub fn to_arrow(&self) -> Option<RecordBatch> {
+        if self.postings_taken {
+            return None;
+        }
         let settings = self.settings()?;
         let n = self.len();
         let (shards, rows): (Vec<&str>, Vec<i64>) = (0..n).map(|i| self.location(i)).unzip();

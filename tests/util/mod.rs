@@ -73,6 +73,21 @@ pub fn strings(path: &Path, column: &str) -> Vec<Option<String>> {
         .collect()
 }
 
+/// Integers of one column of a Parquet file.
+pub fn i64s(path: &Path, column: &str) -> Vec<Option<i64>> {
+    read_parquet(path)
+        .iter()
+        .flat_map(|b| {
+            let a = b.column_by_name(column).expect("column");
+            let a = a
+                .as_any()
+                .downcast_ref::<arrow::array::Int64Array>()
+                .expect("int64");
+            a.iter().collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 /// The `shards[]` entry of a summary whose name ends with `name`.
 pub fn shard_entry(summary: &serde_json::Value, name: &str) -> serde_json::Value {
     summary["shards"]
