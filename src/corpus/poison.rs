@@ -840,7 +840,18 @@ impl PoisonState {
             .filter(|r| r.documents >= min_docs)
             .take(4 * cfg.candidates_listed.max(1))
             .collect();
-        let mut triggers: HashMap<(bool, u64), (usize, usize)> = HashMap::new();
+        // A trigger's strength: how far its score stands above the typical listed candidate's
+        // (planted triggers stand out; natural label words crowd together).
+        let reference = {
+            let mut top: Vec<f64> = ranked
+                .iter()
+                .take(cfg.candidates_listed.max(1))
+                .map(|r| r.score)
+                .collect();
+            top.sort_unstable_by(f64::total_cmp);
+            top.get(top.len() / 2).copied().unwrap_or(1.0).max(1e-9)
+        };
+        let mut triggers: HashMap<(bool, u64), (usize, usize, f64)> = HashMap::new();
         for r in &ranked {
             let name = |key: &(bool, u64)| {
                 let p = &postings[key];
@@ -857,7 +868,8 @@ impl PoisonState {
                 r.purity >= 0.7 && r.wrongness >= 0.5 && r.lift >= 0.25 && r.score >= 1.5;
             if reported {
                 for k in &r.keys {
-                    triggers.insert(*k, (out.candidates.len(), r.label));
+                    let strength = (r.score / reference - 1.0).clamp(0.0, 1.0);
+                    triggers.insert(*k, (out.candidates.len(), r.label, strength));
                 }
             }
             let mut evidence: Vec<u64> = r
@@ -892,10 +904,10 @@ impl PoisonState {
                 .map(|x| (true, x))
                 .chain(d.words.iter().map(|x| (false, x)))
                 .find_map(|(sent, x)| {
-                    let &(c, l) = triggers.get(&(sent, x.hash))?;
-                    (l == *y as usize).then_some((c, x))
+                    let &(c, l, strength) = triggers.get(&(sent, x.hash))?;
+                    (l == *y as usize).then_some((c, x, strength))
                 });
-            if let Some((c, x)) = hit {
+            if let Some((c, x, strength)) = hit {
                 let t = &out.candidates[c];
                 out.findings.push(RecordFinding {
                     record: *record,
@@ -912,7 +924,7 @@ impl PoisonState {
                     })
                     .to_string(),
                 });
-                score = score.max(0.85 + 0.15 * p_wrong[i]);
+                score = score.max(0.8 + 0.15 * strength + 0.05 * p_wrong[i]);
             }
             out.scores[r] = out.scores[r].max(score);
         }
@@ -946,35 +958,52 @@ impl PoisonState {
                 *pairs.entry(pair(i, j)).or_default() += 1;
             }
             let total = conflicts.len() as f64;
+            // How much more record `me`'s words (the model without it) favour its own label
+            // than the other copy's. The copies' words are nearly the same, so the copy whose
+            // label the rest of the corpus supports less is the likely flipped one.
+            let margin = |me: usize, them: usize| {
+                let (a, b) = (self.labels[me].1 as usize, self.labels[them].1 as usize);
+                ll[me][a] - ll[me][b]
+            };
             for &(i, j) in &conflicts {
                 let share = f64::from(pairs[&pair(i, j)]) / total;
-                let rarity = (1.0 - share / RARE_PAIR).clamp(0.0, 1.0);
+                // Against the share of one pair if conflicts fell on label pairs at random.
+                let excess = share * (nl * (nl - 1) / 2) as f64;
+                let rarity = (1.0 - (excess - 1.5) / CONVENTION_EXCESS).clamp(0.0, 1.0);
+                let suspect = if margin(i, j) <= margin(j, i) { i } else { j };
                 for (me, them) in [(i, j), (j, i)] {
                     let rec = self.labels[me].0;
+                    let flipped = me == suspect;
                     out.findings.push(RecordFinding {
                         record: rec,
                         kind: crate::detect::poison::LABEL_CONFLICT,
                         span: None,
                         in_prompt: false,
-                        score: round3(0.5 + 0.5 * rarity),
+                        score: round3((0.5 + 0.5 * rarity) * if flipped { 1.0 } else { 0.6 }),
                         detail: serde_json::json!({
                             "label": self.label_names[self.labels[me].1 as usize].to_string(),
                             "other_record": self.labels[them].0,
                             "other_label": self.label_names[self.labels[them].1 as usize].to_string(),
                             "pair_share": round3(share),
+                            "likely_flipped": flipped,
+                            "label_margin": round3(margin(me, them)),
                         })
                         .to_string(),
                     });
-                    let s = &mut out.scores[rec as usize];
-                    *s = s.max(rarity * (0.8 + 0.2 * p_wrong[me]));
+                    if flipped {
+                        let s = &mut out.scores[rec as usize];
+                        let unfit = 1.0 - (margin(me, them).min(0.0) / 20.0).exp();
+                        *s = s.max(rarity * (0.75 + 0.2 * unfit));
+                    }
                 }
             }
         }
     }
 }
 
-/// Share of all label conflicts from which a label pair is a convention, not a conflict.
-const RARE_PAIR: f64 = 0.05;
+/// A label pair whose share of all label conflicts is this many times (plus 1.5) the share
+/// of a pair drawn at random is a labelling convention, not a conflict.
+const CONVENTION_EXCESS: f64 = 4.5;
 
 /// A label-trigger candidate: one word or sentence, or a group of words planted together.
 #[derive(Debug, Clone)]
