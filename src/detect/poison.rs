@@ -369,52 +369,29 @@ pub fn burst(text: &str, tokens: &[Token], s: &mut Scratch) -> Option<Burst> {
     if jump < 0.5 {
         return None;
     }
-    let start = run_start(s, k);
+    // Refine: the abnormal run opening near `k` (the first word of 8 abnormal ones in a row,
+    // whose predecessor is ordinary).
+    let lo = k.saturating_sub(WINDOW / 2).max(1);
+    let hi = (k + WINDOW / 2).min(n.saturating_sub(8));
+    let start = (lo..=hi)
+        .find(|&w| !s.abnormal(w - 1) && (w..w + 8).all(|x| s.abnormal(x)))
+        .unwrap_or(k);
+    // Earlier words still inside an abnormal window belong to the run.
+    let mut start = start;
+    while start > lo && s.abnormal(start - 1) && s.score(start - 1, start - 1 + WINDOW) >= ABNORMAL
+    {
+        start -= 1;
+    }
     // The run lasts while half-windows stay abnormal.
     let mut end = (start + WINDOW).min(n);
     while end < n && s.score(end, (end + WINDOW / 2).min(n)) >= ABNORMAL {
         end = (end + WINDOW / 2).min(n);
     }
     let end_byte = tokens[s.words[end - 1].last as usize].end;
+    let b = s.words[start].first as usize;
     let mut candidates = Vec::new();
-    add_candidates(tokens, s.words[start].first as usize, &mut candidates);
-    // The run may open earlier with less abnormal text (a few symbols or short words): back
-    // while the 8 words from there still score as half abnormal.
-    let mut early = start;
-    while early > 0 && start - early < WINDOW && s.score(early - 1, early + 7) >= 0.5 {
-        early -= 1;
-    }
-    if start - early > AHEAD / 2 {
-        add_candidates(tokens, s.words[early].first as usize, &mut candidates);
-    }
-    Some(Burst {
-        jump: jump.min(1.0),
-        start: s.word_start(tokens, start, text.len()),
-        end: end_byte,
-        candidates,
-    })
-}
-
-/// The word opening the abnormal run found near word `k`: the first of 8 abnormal ones in a
-/// row whose predecessor is ordinary, moved back over earlier words still inside an abnormal
-/// window.
-fn run_start(s: &Scratch, k: usize) -> usize {
-    let n = s.words.len();
-    let lo = k.saturating_sub(WINDOW / 2).max(1);
-    let hi = (k + WINDOW / 2).min(n.saturating_sub(8));
-    let mut start = (lo..=hi)
-        .find(|&w| !s.abnormal(w - 1) && (w..w + 8).all(|x| s.abnormal(x)))
-        .unwrap_or(k);
-    while start > lo && s.abnormal(start - 1) && s.score(start - 1, start - 1 + WINDOW) >= ABNORMAL
-    {
-        start -= 1;
-    }
-    start
-}
-
-/// The n-grams ending just before token `b` (or up to `AHEAD` tokens earlier), or inside the
-/// run's first tokens (where its start is placed late), added to `out` once each.
-fn add_candidates(tokens: &[Token], b: usize, out: &mut Vec<Candidate>) {
+    // n-grams ending just before the run (or up to three tokens earlier), or inside its first
+    // tokens (where the run's start is placed late).
     for stop in b.saturating_sub(AHEAD)..=b + AHEAD {
         for len in 1..=MAX_GRAM {
             if stop < len || stop > tokens.len() {
@@ -443,11 +420,17 @@ fn add_candidates(tokens: &[Token], b: usize, out: &mut Vec<Candidate>) {
                 end: g[len - 1].end,
                 next,
             };
-            if !out.iter().any(|x: &Candidate| x.hash == c.hash) {
-                out.push(c);
+            if !candidates.iter().any(|x: &Candidate| x.hash == c.hash) {
+                candidates.push(c);
             }
         }
     }
+    Some(Burst {
+        jump: jump.min(1.0),
+        start: s.word_start(tokens, start, text.len()),
+        end: end_byte,
+        candidates,
+    })
 }
 
 /// What the corpus needs of one instruction record: its response, and the n-grams of its prompt
