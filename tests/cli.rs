@@ -30,13 +30,8 @@ fn audits_the_sample_folder() {
     );
     assert!(r.stderr.contains("audited 2030 records"), "{}", r.stderr);
     // Only the final files: no partial outputs left behind.
-    let mut names: Vec<String> = fs::read_dir(&out)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
     assert_eq!(
-        names,
+        file_names(&out),
         [
             "findings.parquet",
             "pii_values.parquet",

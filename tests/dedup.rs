@@ -189,13 +189,8 @@ fn clusters_are_the_same_when_anchors_spill_to_disk() {
         strings(&spilled.join("findings.parquet"), "detail")
     );
     // The spill directory is gone: only the outputs are left.
-    let mut names: Vec<String> = fs::read_dir(&spilled)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
     assert_eq!(
-        names,
+        file_names(&spilled),
         ["findings.parquet", "records.parquet", "summary.json"]
     );
 }

@@ -73,6 +73,16 @@ pub fn strings(path: &Path, column: &str) -> Vec<Option<String>> {
         .collect()
 }
 
+/// Names of the entries of `dir`, sorted.
+pub fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 /// Integers of one column of a Parquet file.
 pub fn i64s(path: &Path, column: &str) -> Vec<Option<i64>> {
     read_parquet(path)
