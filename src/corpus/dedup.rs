@@ -487,15 +487,17 @@ impl DedupIndex {
         let n = self.len();
         let mut counts = vec![0u32; n];
         let mut pairs: Vec<u64> = Vec::new();
+        // A document's anchors are sorted, so its anchors of each part follow one another:
+        // one cursor per document walks them once over all parts.
+        let mut cursor: Vec<usize> = self.anchor_offsets[..n].to_vec();
         for part in 0..ANCHOR_PARTS {
             let mut postings = taken(part)?;
-            for i in 0..n as u32 {
-                postings.extend(
-                    self.anchors_of(i)
-                        .iter()
-                        .filter(|&&a| part_of(a) == part)
-                        .map(|&a| (a, i)),
-                );
+            for (i, at) in cursor.iter_mut().enumerate() {
+                let (start, end) = (*at, self.anchor_offsets[i + 1]);
+                while *at < end && part_of(self.anchors[*at]) == part {
+                    *at += 1;
+                }
+                postings.extend(self.anchors[start..*at].iter().map(|&a| (a, i as u32)));
             }
             postings.par_sort_unstable();
             for group in postings.chunk_by(|x, y| x.0 == y.0) {
@@ -508,6 +510,10 @@ impl DedupIndex {
                 }
             }
         }
+        debug_assert!(
+            (0..n).all(|i| cursor[i] == self.anchor_offsets[i + 1]),
+            "anchors of a document are sorted"
+        );
         pairs.par_sort_unstable();
         let counts_of_pairs = pairs
             .chunk_by(|x, y| x == y)

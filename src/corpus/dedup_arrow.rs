@@ -223,8 +223,11 @@ impl DedupIndex {
                 anchors.value_offsets()[i] as usize,
                 anchors.value_offsets()[i + 1] as usize,
             );
-            idx.anchors
-                .extend(anchor_values.values()[a..b].iter().map(|&v| v as u64));
+            let row_anchors = &anchor_values.values()[a..b];
+            if row_anchors.windows(2).any(|w| w[0] as u64 >= w[1] as u64) {
+                return Err(bad(format!("row {i}: anchors are not sorted and distinct")));
+            }
+            idx.anchors.extend(row_anchors.iter().map(|&v| v as u64));
             idx.anchor_offsets.push(idx.anchors.len());
             let (a, b) = (
                 passages.value_offsets()[i] as usize,
@@ -465,5 +468,14 @@ mod tests {
         assert_eq!(keys.num_rows(), 64);
         let k = keys.column(1).as_primitive::<Int64Type>();
         assert_eq!(k.values()[..32], k.values()[32..]);
+        // Anchors out of order would be lost by clustering: refused.
+        let mut shuffled = ok.clone();
+        let (a, b) = (shuffled.anchor_offsets[0], shuffled.anchor_offsets[1]);
+        assert!(b - a > 1);
+        shuffled.anchors[a..b].reverse();
+        let e = DedupIndex::from_bytes(&shuffled.to_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("row 0: anchors are not sorted"), "{e}");
     }
 }

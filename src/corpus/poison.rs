@@ -970,10 +970,9 @@ impl PoisonState {
                 // Against the share of one pair if conflicts fell on label pairs at random.
                 let excess = share * (nl * (nl - 1) / 2) as f64;
                 let rarity = (1.0 - (excess - 1.5) / CONVENTION_EXCESS).clamp(0.0, 1.0);
-                let suspect = if margin(i, j) <= margin(j, i) { i } else { j };
-                for (me, them) in [(i, j), (j, i)] {
+                let (mi, mj) = (margin(i, j), margin(j, i));
+                for (me, them, m, flipped) in [(i, j, mi, mi <= mj), (j, i, mj, mi > mj)] {
                     let rec = self.labels[me].0;
-                    let flipped = me == suspect;
                     out.findings.push(RecordFinding {
                         record: rec,
                         kind: crate::detect::poison::LABEL_CONFLICT,
@@ -986,13 +985,13 @@ impl PoisonState {
                             "other_label": self.label_names[self.labels[them].1 as usize].to_string(),
                             "pair_share": round3(share),
                             "likely_flipped": flipped,
-                            "label_margin": round3(margin(me, them)),
+                            "label_margin": round3(m),
                         })
                         .to_string(),
                     });
                     if flipped {
                         let s = &mut out.scores[rec as usize];
-                        let unfit = 1.0 - (margin(me, them).min(0.0) / 20.0).exp();
+                        let unfit = 1.0 - (m.min(0.0) / 20.0).exp();
                         *s = s.max(rarity * (0.75 + 0.2 * unfit));
                     }
                 }
