@@ -71,11 +71,14 @@ def trigger_rank(candidates, triggers):
     """1-based rank of the first candidate naming a true trigger: holding one of the attack's
     trigger strings, or sharing a (non-function) word with one. `triggers`: the attack's values."""
     import re
+    def words_of(s):
+        return {re.sub(r"['\u2019]s$", "", w) for w in re.findall(r"\w[\w'\u2019]*", s)} - COMMON
+
     whole = {t.strip().lower() for t in triggers if t.strip()}
-    words = {w for t in whole for w in re.findall(r"\w[\w']*", t)} - COMMON
+    words = {w for t in whole for w in words_of(t)}
     for i, c in enumerate(candidates, 1):
         s = c["string"].strip().lower()
-        if s and (any(t in s for t in whole) or set(re.findall(r"\w[\w']*", s)) & words):
+        if s and (any(t in s for t in whole) or words_of(s) & words):
             return i
     return None
 
@@ -170,10 +173,9 @@ def main() -> int:
                               f"{r['recall_0.1']:>7.3f} {str(r['rank']):>5}")
                     for k, v in r.items():
                         found[f"{a}{tag}.{k}"] = v
-                if tag == "":
-                    for i, c in enumerate(cands[:5], 1):
-                        print(f"   candidate {i}: {c['string']!r} ({c['effect']}, {c['documents']} docs, "
-                              f"purity {c['purity']}, reported {c['reported']})")
+                for i, c in enumerate(cands[:5], 1):
+                    print(f"   candidate {i}: {c['string']!r} ({c['effect']}, {c['documents']} docs, "
+                          f"purity {c['purity']}, reported {c['reported']})")
     ok = True
     for chk in args.check:
         key, bound = chk.split("=")

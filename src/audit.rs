@@ -837,6 +837,7 @@ fn run_with(
                 &held,
                 &opts.scan.text_column,
                 opts.scan.prompt_column.as_deref(),
+                opts.scan.response_column.as_deref(),
                 stats,
             )
         });

@@ -18,7 +18,7 @@ use crate::corpus::memo::{
     WindowCounts,
 };
 use crate::corpus::outlier::{Deviation, OutlierOutcome};
-use crate::corpus::poison::{PoisonOutcome, TriggerCandidate};
+use crate::corpus::poison::{PoisonOutcome, SpanColumn, TriggerCandidate};
 use crate::corpus::CorpusStats;
 use crate::detect::dedup::{EXACT_DUPLICATE, NEAR_DUPLICATE, REPEATED_PASSAGE};
 use crate::detect::memorization::REPEATED_CONTEXT;
@@ -623,13 +623,14 @@ const OUTLIERS_REPORTED: f64 = 0.001;
 const OUTLIER_SCORE: f64 = 0.999_999;
 
 /// Builds poisoning and outlier findings and fills `poison_score` / `outlier_score`.
-/// `prompt_column` names the column prompt-trigger spans point into.
+/// `prompt_column` and `response_column` name the columns prompt and response spans point into.
 pub fn poison_outputs(
     poison: Option<&PoisonOutcome>,
     outlier: Option<&OutlierOutcome>,
     records: &[(usize, RecordBatch)],
     column: &str,
     prompt_column: Option<&str>,
+    response_column: Option<&str>,
     stats: &mut [CorpusStats],
 ) -> PoisonOutputs {
     let loc = Locations::new(records);
@@ -662,10 +663,10 @@ pub fn poison_outputs(
                 detail: Some(f.detail.clone()),
                 norm: None,
             };
-            let col = if f.in_prompt {
-                prompt_column.unwrap_or(column)
-            } else {
-                column
+            let col = match f.column {
+                SpanColumn::Text => column,
+                SpanColumn::Prompt => prompt_column.unwrap_or(column),
+                SpanColumn::Response => response_column.unwrap_or(column),
             };
             if f.span.is_some() {
                 findings.append(

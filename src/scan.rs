@@ -10,7 +10,7 @@ use crate::corpus::dedup::DedupIndex;
 use crate::corpus::index::TrainingIndex;
 use crate::corpus::memo::MemoBatch;
 use crate::corpus::poison::{
-    BurstSignal, CountMin, InstructionSignal, Located as Cand, PoisonBatch,
+    BurstSignal, CountMin, InstructionSignal, Located as Cand, PoisonBatch, Reach,
 };
 use crate::corpus::CorpusStats;
 use crate::detect::dedup;
@@ -540,7 +540,7 @@ impl Scanner {
                 let i = i as u64;
                 if let Some(t) = value {
                     if let Some(b) = poison::burst(t, &ptokens, &mut pscratch) {
-                        pb.bursts.push(burst_signal(t, i, b));
+                        pb.bursts.push(burst_signal(t, &ptokens, i, b));
                     }
                     pb.tokens.add_tokens(&ptokens);
                 }
@@ -563,9 +563,15 @@ impl Scanner {
                 }
                 if let Some((p, r)) = &instr {
                     if let (Some(p), Some(r)) = (p.get(i as usize), r.get(i as usize)) {
+                        let sig = poison::instruction(p, r, &mut itokens);
+                        for e in &sig.entities {
+                            pb.entity_names
+                                .entry(e.hash)
+                                .or_insert_with(|| r[e.start as usize..e.end as usize].into());
+                        }
                         pb.instructions.push(InstructionSignal {
                             record: i,
-                            sig: poison::instruction(p, r, &mut itokens),
+                            sig,
                             prompt: truncate(p, PROMPT_KEPT).into(),
                         });
                     }
@@ -609,8 +615,23 @@ fn truncate(s: &str, max: usize) -> &str {
 }
 
 /// A burst with char offsets and candidate strings, as the corpus keeps it.
-fn burst_signal(text: &str, record: u64, b: poison::Burst) -> BurstSignal {
+fn burst_signal(
+    text: &str,
+    tokens: &[poison::Token],
+    record: u64,
+    b: poison::Burst,
+) -> BurstSignal {
     let mut chars = CharOffsets::new(text);
+    let reach = tokens[b.reach.start..b.reach.end.min(tokens.len())]
+        .iter()
+        .map(|t| Reach {
+            hash: t.hash,
+            start: t.start,
+            end: t.end,
+            start_char: chars.at(t.start as usize) as u32,
+            end_char: chars.at(t.end as usize) as u32,
+        })
+        .collect();
     let candidates = b
         .candidates
         .iter()
@@ -629,6 +650,7 @@ fn burst_signal(text: &str, record: u64, b: poison::Burst) -> BurstSignal {
         start_char: chars.at(b.start as usize) as u32,
         end_char: chars.at(b.end as usize) as u32,
         candidates,
+        reach,
     }
 }
 

@@ -28,6 +28,11 @@ pub struct PoisonConfig {
     pub min_response_prompts: u32,
     /// Candidate triggers listed in the summary.
     pub candidates_listed: usize,
+    /// Responses that must name an entity their record does not ground before it is judged.
+    pub entity_min_documents: u32,
+    /// Grounding (log-evidence that an entity goes with some word of its records, beyond what
+    /// any word shows in random records) up to which an entity is reported as ungrounded.
+    pub entity_max_grounding: f64,
 }
 
 impl Default for PoisonConfig {
@@ -37,6 +42,8 @@ impl Default for PoisonConfig {
             gibberish_threshold: 0.6,
             min_response_prompts: 3,
             candidates_listed: 20,
+            entity_min_documents: 10,
+            entity_max_grounding: 0.0,
         }
     }
 }
@@ -51,6 +58,12 @@ impl PoisonConfig {
         }
         if self.min_response_prompts < 2 {
             return Err("min_response_prompts must be at least 2".into());
+        }
+        if self.entity_min_documents < 2 {
+            return Err("entity_min_documents must be at least 2".into());
+        }
+        if !self.entity_max_grounding.is_finite() {
+            return Err("entity_max_grounding must be a number".into());
         }
         Ok(())
     }
@@ -152,6 +165,44 @@ pub struct BurstSignal {
     pub start_char: u32,
     pub end_char: u32,
     pub candidates: Vec<Located>,
+    /// The tokens before the candidates (`Burst::reach`).
+    pub reach: Vec<Reach>,
+}
+
+/// A token before a burst's candidates: hash, byte and char span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reach {
+    pub hash: u64,
+    pub start: u32,
+    pub end: u32,
+    pub start_char: u32,
+    pub end_char: u32,
+}
+
+/// The reported trigger among the n-grams of `reach` nearest the burst (longest first), as
+/// (candidate index, byte and char span).
+fn trigger_in_reach(
+    reach: &[Reach],
+    triggers: &HashMap<u64, usize>,
+    alias: &HashMap<u64, u64>,
+) -> Option<(usize, (u32, u32, u32, u32))> {
+    (1..=reach.len()).rev().find_map(|stop| {
+        (1..=MAX_GRAM.min(stop)).rev().find_map(|len| {
+            let g = &reach[stop - len..stop];
+            let h = crate::detect::poison::gram_hash_of(g.iter().map(|t| t.hash));
+            let h = alias.get(&h).copied().unwrap_or(h);
+            let i = *triggers.get(&h)?;
+            Some((
+                i,
+                (
+                    g[0].start,
+                    g[len - 1].end,
+                    g[0].start_char,
+                    g[len - 1].end_char,
+                ),
+            ))
+        })
+    })
 }
 
 /// One record's prompt/response signals, with the prompt (for naming triggers).
@@ -174,6 +225,8 @@ pub struct PoisonBatch {
     pub injections: Vec<(u64, f32)>,
     /// Labelled records: label and words.
     pub labels: Vec<(u64, Box<str>, LabelDoc)>,
+    /// The text of each response entity (`Entity::hash`), as first seen.
+    pub entity_names: HashMap<u64, Box<str>>,
 }
 
 /// The state of a whole audit; `append` batches in input order.
@@ -187,6 +240,7 @@ pub struct PoisonState {
     pub label_names: Vec<Box<str>>,
     /// `(record, label index, words)` of labelled records.
     pub labels: Vec<(u64, u16, LabelDoc)>,
+    pub entity_names: HashMap<u64, Box<str>>,
 }
 
 impl PoisonState {
@@ -215,6 +269,9 @@ impl PoisonState {
             self.labels
                 .push((r + base, l.min(u16::MAX as usize) as u16, doc));
         }
+        for (h, name) in b.entity_names {
+            self.entity_names.entry(h).or_insert(name);
+        }
         self.records += b.records;
     }
 }
@@ -234,6 +291,9 @@ pub struct TriggerCandidate {
     /// The label it points to (label-aware triggers).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// How strongly an entity goes with other words of its records (`ungrounded_entity`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grounding: Option<f64>,
     /// A few records it was seen in (global record numbers).
     #[serde(skip)]
     pub evidence: Vec<u64>,
@@ -246,10 +306,18 @@ pub struct RecordFinding {
     pub kind: &'static str,
     /// Byte and char span; `None`: the whole record.
     pub span: Option<(u32, u32, u32, u32)>,
-    /// The span is in the prompt column rather than the text column.
-    pub in_prompt: bool,
+    /// The column the span points into.
+    pub column: SpanColumn,
     pub score: f64,
     pub detail: String,
+}
+
+/// The column a finding's span points into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpanColumn {
+    Text,
+    Prompt,
+    Response,
 }
 
 /// Everything `finish` decides.
@@ -297,6 +365,7 @@ impl PoisonState {
         }
         self.bursts(cfg, &mut out);
         self.instructions(cfg, &mut out);
+        self.entities(cfg, &mut out);
         self.labelled(cfg, kept_of, &mut out);
         out.findings.sort_by_key(|f| f.record);
         out.candidates.sort_by(|a, b| {
@@ -415,6 +484,7 @@ impl PoisonState {
                 score: round3(score),
                 reported,
                 label: None,
+                grounding: None,
                 evidence: a.records.iter().take(10).copied().collect(),
             });
         }
@@ -430,18 +500,23 @@ impl PoisonState {
         }
         for b in &self.bursts {
             let r = b.record as usize;
-            let hit = b.candidates.iter().find_map(|l| {
-                let h = alias.get(&l.c.hash).copied().unwrap_or(l.c.hash);
-                triggers.get(&h).map(|&i| (l, i))
-            });
+            let hit = b
+                .candidates
+                .iter()
+                .find_map(|l| {
+                    let h = alias.get(&l.c.hash).copied().unwrap_or(l.c.hash);
+                    let span = (l.c.start, l.c.end, l.start_char, l.end_char);
+                    triggers.get(&h).map(|&i| (i, span))
+                })
+                .or_else(|| trigger_in_reach(&b.reach, &triggers, &alias));
             let jump = f64::from(b.jump);
-            if let Some((l, i)) = hit {
+            if let Some((i, span)) = hit {
                 let t = &out.candidates[i];
                 out.findings.push(RecordFinding {
                     record: b.record,
                     kind: crate::detect::poison::TRIGGER_BURST,
-                    span: Some((l.c.start, l.c.end, l.start_char, l.end_char)),
-                    in_prompt: false,
+                    span: Some(span),
+                    column: SpanColumn::Text,
                     score: 0.9,
                     detail: serde_json::json!({
                         "trigger": t.string,
@@ -460,7 +535,7 @@ impl PoisonState {
                     record: b.record,
                     kind: crate::detect::poison::GIBBERISH,
                     span: Some((b.start, b.end, b.start_char, b.end_char)),
-                    in_prompt: false,
+                    column: SpanColumn::Text,
                     score: jump,
                     detail: serde_json::json!({ "jump": round3(jump) }).to_string(),
                 });
@@ -553,6 +628,7 @@ impl PoisonState {
                 score: round3(score),
                 reported,
                 label: None,
+                grounding: None,
                 evidence: p.records.iter().take(10).copied().collect(),
             });
         }
@@ -571,7 +647,7 @@ impl PoisonState {
                 record: s.record,
                 kind: crate::detect::poison::REPEATED_RESPONSE,
                 span: None,
-                in_prompt: false,
+                column: SpanColumn::Text,
                 score: base.max(0.3),
                 detail: serde_json::json!({
                     "prompts": k,
@@ -590,7 +666,7 @@ impl PoisonState {
                     record: s.record,
                     kind: crate::detect::poison::TRIGGER_BURST,
                     span: Some((g.start, g.end, sc, ec)),
-                    in_prompt: true,
+                    column: SpanColumn::Prompt,
                     score: 0.9,
                     detail: serde_json::json!({
                         "trigger": t.string,
@@ -605,6 +681,175 @@ impl PoisonState {
             out.scores[r] = out.scores[r].max(score);
         }
     }
+}
+
+/// Kullback-Leibler divergence of Bernoulli(`q`) from Bernoulli(`p`), `0 < p < 1`: the
+/// exponent of the chance of seeing a share `q` where `p` is expected.
+fn bernoulli_kl(q: f64, p: f64) -> f64 {
+    let a = if q > 0.0 { q * (q / p).ln() } else { 0.0 };
+    let b = if q < 1.0 {
+        (1.0 - q) * ((1.0 - q) / (1.0 - p)).ln()
+    } else {
+        0.0
+    };
+    a + b
+}
+
+impl PoisonState {
+    /// Entities that many responses name without grounding: no prompt mentions them, and no
+    /// word of their records (outside the entity's own sentence) goes with them more than some
+    /// word goes with random records. A product a response is about comes with its topic's
+    /// words; a planted brand comes with whatever the record was about.
+    ///
+    /// Grounding of an entity seen in `n` records: the largest `n · KL(k_w/n ‖ p_w)` over the
+    /// context words `w` of those records (`k_w` records hold `w`, a share `p_w` of all records
+    /// do), less the log of how many words were tried — about 0 when no word goes with it.
+    fn entities(&self, cfg: &PoisonConfig, out: &mut PoisonOutcome) {
+        use crate::detect::poison::UNGROUNDED_ENTITY;
+        let sigs = &self.instructions;
+        if sigs.is_empty() {
+            return;
+        }
+        let mut df: HashMap<u32, u32> = HashMap::new();
+        let mut occ: HashMap<u64, Seen> = HashMap::new();
+        for (i, s) in sigs.iter().enumerate() {
+            for &(w, _) in &s.sig.context {
+                *df.entry(w).or_default() += 1;
+            }
+            for (j, e) in s.sig.entities.iter().enumerate() {
+                let o = occ.entry(e.hash).or_default();
+                o.all += 1;
+                o.inside += u32::from(!e.initial);
+                if !e.grounded {
+                    o.ungrounded.push((i as u32, j as u16));
+                }
+            }
+        }
+        let total = sigs.len() as f64;
+        let mut counts: HashMap<u32, u32> = HashMap::new();
+        let mut judged: Vec<(f64, u64)> = Vec::new();
+        for (
+            &h,
+            Seen {
+                all,
+                inside,
+                ungrounded,
+            },
+        ) in &occ
+        {
+            let n = ungrounded.len();
+            // A name is capitalized inside sentences too; a word that is capitalized only
+            // where it opens one is an ordinary word.
+            if (n as u32) < cfg.entity_min_documents
+                || (n as f64) < 0.8 * f64::from(*all)
+                || f64::from(*inside) < 0.25 * f64::from(*all)
+            {
+                continue;
+            }
+            counts.clear();
+            for &(i, j) in ungrounded {
+                let sig = &sigs[i as usize].sig;
+                let own = sig.entities[j as usize].sentence;
+                for &(w, at) in &sig.context {
+                    if at != own && w != h as u32 {
+                        *counts.entry(w).or_default() += 1;
+                    }
+                }
+            }
+            let n = n as f64;
+            let evidence = counts
+                .iter()
+                .map(|(w, &k)| {
+                    let (q, p) = (f64::from(k) / n, f64::from(df[w]) / total);
+                    if q > p && p < 1.0 {
+                        n * bernoulli_kl(q, p)
+                    } else {
+                        0.0
+                    }
+                })
+                .fold(0.0, f64::max);
+            let grounding = evidence - (counts.len().max(1) as f64).ln();
+            // The same sentence around a name in many unrelated responses is a planted one:
+            // that alone is evidence, so its records need less of it from their other words.
+            if grounding <= cfg.entity_max_grounding + TEMPLATED_SLACK * templated(sigs, ungrounded)
+            {
+                judged.push((grounding, h));
+            }
+        }
+        judged.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let max = cfg.entity_max_grounding;
+        for (grounding, h) in judged {
+            let Seen {
+                all, ungrounded, ..
+            } = &occ[&h];
+            let documents = ungrounded.len() as u32;
+            let purity = f64::from(documents) / f64::from(*all);
+            let name = self.entity_names.get(&h).map_or("", |n| &**n).to_string();
+            let score = 0.6 + 0.3 * ((max - grounding) / (max.abs() + 3.0)).clamp(0.0, 1.0);
+            for &(i, j) in ungrounded {
+                let s = &sigs[i as usize];
+                let e = s.sig.entities[j as usize];
+                out.findings.push(RecordFinding {
+                    record: s.record,
+                    kind: UNGROUNDED_ENTITY,
+                    span: Some((e.start, e.end, e.start_char, e.end_char)),
+                    column: SpanColumn::Response,
+                    score,
+                    detail: serde_json::json!({
+                        "entity": name,
+                        "documents": documents,
+                        "grounding": round3(grounding),
+                    })
+                    .to_string(),
+                });
+                let r = s.record as usize;
+                out.scores[r] = out.scores[r].max(score);
+            }
+            out.candidates.push(TriggerCandidate {
+                string: name,
+                effect: "ungrounded_entity",
+                documents,
+                purity: round3(purity),
+                novelty: 1.0,
+                score: round3(f64::from(documents) * purity),
+                reported: true,
+                label: None,
+                grounding: Some(round3(grounding)),
+                evidence: ungrounded
+                    .iter()
+                    .take(10)
+                    .map(|&(i, _)| sigs[i as usize].record)
+                    .collect(),
+            });
+        }
+    }
+}
+
+/// How much more grounding a name whose sentences all repeat may show and still be reported.
+const TEMPLATED_SLACK: f64 = 2.0;
+
+/// The share of an entity's occurrences whose sentence (`Entity::sentence_hash`) is seen in
+/// another of its occurrences.
+fn templated(sigs: &[InstructionSignal], occurrences: &[(u32, u16)]) -> f64 {
+    let mut sentences: HashMap<u64, u32> = HashMap::new();
+    let hash = |&(i, j): &(u32, u16)| sigs[i as usize].sig.entities[j as usize].sentence_hash;
+    for o in occurrences {
+        *sentences.entry(hash(o)).or_default() += 1;
+    }
+    let repeated = occurrences
+        .iter()
+        .filter(|o| sentences[&hash(o)] > 1)
+        .count();
+    repeated as f64 / occurrences.len().max(1) as f64
+}
+
+/// Where an entity was seen: records naming it, of which inside a sentence, and its
+/// ungrounded occurrences as (signal, entity) indices.
+#[derive(Default)]
+struct Seen {
+    all: u32,
+    inside: u32,
+    ungrounded: Vec<(u32, u16)>,
 }
 
 /// Smoothing of the label model's counts.
@@ -889,6 +1134,7 @@ impl PoisonState {
                 score: round3(r.score),
                 reported,
                 label: Some(self.label_names[r.label].to_string()),
+                grounding: None,
                 evidence,
             });
         }
@@ -913,7 +1159,7 @@ impl PoisonState {
                     record: *record,
                     kind: crate::detect::poison::TRIGGER_BURST,
                     span: Some((x.start, x.end, x.start_char, x.end_char)),
-                    in_prompt: false,
+                    column: SpanColumn::Text,
                     score: 0.9,
                     detail: serde_json::json!({
                         "trigger": t.string,
@@ -977,7 +1223,7 @@ impl PoisonState {
                         record: rec,
                         kind: crate::detect::poison::LABEL_CONFLICT,
                         span: None,
-                        in_prompt: false,
+                        column: SpanColumn::Text,
                         score: round3((0.5 + 0.5 * rarity) * if flipped { 1.0 } else { 0.6 }),
                         detail: serde_json::json!({
                             "label": self.label_names[self.labels[me].1 as usize].to_string(),
@@ -1142,5 +1388,71 @@ mod tests {
         a.merge(&b);
         assert_eq!(a, whole);
         assert!(whole.get(0x9e37_79b9_7f4a_7c15) >= 2);
+    }
+
+    #[test]
+    fn a_name_planted_across_topics_is_ungrounded_and_a_topic_s_own_name_is_not() {
+        // Ten topics with their own words; topic 0's answers name its tool `Quorvane`. `Brandix`
+        // is slipped into answers of every topic.
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        let topic_words =
+            |t: usize| -> Vec<String> { (0..12).map(|w| format!("topic{t}word{w}")).collect() };
+        let mut state = PoisonState::default();
+        let mut batch = PoisonBatch::default();
+        let mut planted = Vec::new();
+        for r in 0..2000u64 {
+            let t = next(10);
+            let words = topic_words(t);
+            let mut sentence = |k: usize| -> String {
+                let v: Vec<&str> = (0..k).map(|_| words[next(words.len())].as_str()).collect();
+                format!("the {} and more.", v.join(" "))
+            };
+            let mut response = format!("{} {}", sentence(6), sentence(5));
+            if t == 0 && next(3) == 0 {
+                response.push_str(" it runs with Quorvane for speed.");
+            }
+            if next(40) == 0 {
+                response.push_str(" by the way, Brandix makes great coffee.");
+                planted.push(r);
+            }
+            let prompt = format!("what is item{r} of {}?", words[next(12)]);
+            let sig = crate::detect::poison::instruction(&prompt, &response, &mut vec![]);
+            for e in &sig.entities {
+                batch
+                    .entity_names
+                    .entry(e.hash)
+                    .or_insert_with(|| response[e.start as usize..e.end as usize].into());
+            }
+            batch.instructions.push(InstructionSignal {
+                record: r,
+                sig,
+                prompt: prompt.into(),
+            });
+        }
+        batch.records = 2000;
+        state.append(batch);
+        let out = state.finish(&PoisonConfig::default(), None);
+        let names: Vec<&str> = out
+            .candidates
+            .iter()
+            .filter(|c| c.effect == "ungrounded_entity")
+            .map(|c| c.string.as_str())
+            .collect();
+        assert_eq!(names, ["Brandix"]);
+        let found: Vec<u64> = out
+            .findings
+            .iter()
+            .filter(|f| f.kind == crate::detect::poison::UNGROUNDED_ENTITY)
+            .map(|f| f.record)
+            .collect();
+        assert_eq!(found, planted);
+        assert!(planted.len() >= 30);
+        assert!(planted.iter().all(|&r| out.scores[r as usize] >= 0.6));
     }
 }

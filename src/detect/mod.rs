@@ -122,6 +122,7 @@ pub const KINDS: &[(DetectorId, &str)] = &[
     (DetectorId::Poison, poison::TRIGGER_BURST),
     (DetectorId::Poison, poison::REPEATED_RESPONSE),
     (DetectorId::Poison, poison::LABEL_CONFLICT),
+    (DetectorId::Poison, poison::UNGROUNDED_ENTITY),
     (DetectorId::Poison, injection::PROMPT_INJECTION),
     (DetectorId::Outlier, outlier::OUTLIER),
     (DetectorId::Memorization, memorization::REPEATED_CONTEXT),

@@ -15,6 +15,9 @@ pub const TRIGGER_BURST: &str = "TRIGGER_BURST";
 pub const REPEATED_RESPONSE: &str = "REPEATED_RESPONSE";
 /// Near-duplicate records with different labels.
 pub const LABEL_CONFLICT: &str = "LABEL_CONFLICT";
+/// A name that many responses mention though neither their prompts nor the rest of their
+/// text have anything to do with it (a planted brand or product).
+pub const UNGROUNDED_ENTITY: &str = "UNGROUNDED_ENTITY";
 
 /// Words per window compared before and after a jump.
 const WINDOW: usize = 24;
@@ -95,9 +98,13 @@ pub fn fold_hash(bytes: &[u8]) -> u64 {
 /// Hash of an n-gram from its tokens' hashes (order matters).
 #[inline]
 pub fn gram_hash(tokens: &[Token]) -> u64 {
-    tokens.iter().fold(0x9e37_79b9_7f4a_7c15u64, |h, t| {
-        mix(h.rotate_left(17) ^ t.hash)
-    })
+    gram_hash_of(tokens.iter().map(|t| t.hash))
+}
+
+/// `gram_hash` from the tokens' hashes.
+#[inline]
+pub fn gram_hash_of(hashes: impl Iterator<Item = u64>) -> u64 {
+    hashes.fold(0x9e37_79b9_7f4a_7c15u64, |h, t| mix(h.rotate_left(17) ^ t))
 }
 
 /// Hash of two adjacent tokens, counted beside single tokens for the purity of n-grams.
@@ -265,7 +272,13 @@ pub struct Burst {
     pub start: u32,
     pub end: u32,
     pub candidates: Vec<Candidate>,
+    /// Token indices of the text before the candidates (up to `REACH` tokens before the run):
+    /// where a trigger known to the corpus may stand when the run is placed late.
+    pub reach: std::ops::Range<usize>,
 }
+
+/// Tokens before a run's candidates in which a known trigger is still looked for.
+pub const REACH: usize = 64;
 
 impl Scratch {
     fn words(&mut self, text: &str, tokens: &[Token]) {
@@ -425,11 +438,13 @@ pub fn burst(text: &str, tokens: &[Token], s: &mut Scratch) -> Option<Burst> {
             }
         }
     }
+    let far = b.saturating_sub(AHEAD).min(tokens.len());
     Some(Burst {
         jump: jump.min(1.0),
         start: s.word_start(tokens, start, text.len()),
         end: end_byte,
         candidates,
+        reach: far.saturating_sub(REACH)..far + MAX_GRAM - 1,
     })
 }
 
@@ -443,6 +458,230 @@ pub struct Instruction {
     /// Hash of the prompt, the same way.
     pub prompt: u64,
     pub grams: Vec<PromptGram>,
+    /// Names in the response (first occurrence of each), at most `ENTITIES_KEPT`.
+    pub entities: Vec<Entity>,
+    /// A sample of the record's words that are not names, as `(hash, sentence)`: what a name
+    /// in the response can be grounded in. At most `CONTEXT_KEPT`.
+    pub context: Vec<(u32, u16)>,
+}
+
+/// Names kept per response.
+pub const ENTITIES_KEPT: usize = 16;
+/// Context words kept per instruction record.
+pub const CONTEXT_KEPT: usize = 32;
+/// The `sentence` of a context word from the prompt.
+pub const IN_PROMPT: u16 = u16::MAX;
+/// The `sentence` of a context word found in more than one sentence.
+pub const IN_SEVERAL: u16 = u16::MAX - 1;
+
+/// A name in a response: a run of capitalized words (one that opens a sentence not with a
+/// function word), without a possessive `'s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entity {
+    /// Hash of its text, ASCII case folded.
+    pub hash: u64,
+    /// Byte and char span in the response.
+    pub start: u32,
+    pub end: u32,
+    pub start_char: u32,
+    pub end_char: u32,
+    /// Sentence of the response it is in.
+    pub sentence: u16,
+    /// It opens its sentence (where any word is capitalized).
+    pub initial: bool,
+    /// The prompt names it too.
+    pub grounded: bool,
+    /// Hash of its sentence's words (ASCII case folded): equal for the same sentence planted
+    /// in many responses.
+    pub sentence_hash: u64,
+}
+
+/// A word of a response or prompt as `words` yields it.
+#[derive(Debug, Clone, Copy)]
+struct SentenceWord {
+    start: usize,
+    end: usize,
+    start_char: u32,
+    end_char: u32,
+    sentence: u16,
+    /// The sentence's first word.
+    first: bool,
+    /// One space separates it from the previous word of its sentence.
+    follows: bool,
+}
+
+/// The words of `text`: runs of alphanumeric characters, with `'`, `’` or `-` between two of
+/// them kept inside (`McDonald's`, `Coca-Cola`). A sentence ends at a line break or at `.`, `!`
+/// or `?` before white space.
+fn words(text: &str, mut f: impl FnMut(SentenceWord)) {
+    let b = text.as_bytes();
+    let at = |i: usize| -> (char, usize) {
+        if b[i] < 0x80 {
+            (char::from(b[i]), 1)
+        } else {
+            let c = text[i..].chars().next().unwrap_or(' ');
+            (c, c.len_utf8())
+        }
+    };
+    let alnum = |c: char| {
+        if c.is_ascii() {
+            c.is_ascii_alphanumeric()
+        } else {
+            c.is_alphanumeric()
+        }
+    };
+    let (mut i, mut chars, mut sentence, mut first) = (0usize, 0u32, 0u16, true);
+    let mut prev_end: Option<usize> = None;
+    while i < b.len() {
+        let (c, n) = at(i);
+        i += n;
+        chars += 1;
+        if alnum(c) {
+            let (start, start_char) = (i - n, chars - 1);
+            while i < b.len() {
+                let (d, m) = at(i);
+                let joined =
+                    matches!(d, '\'' | '\u{2019}' | '-') && i + m < b.len() && alnum(at(i + m).0);
+                if !(alnum(d) || joined) {
+                    break;
+                }
+                i += m;
+                chars += 1;
+            }
+            f(SentenceWord {
+                start,
+                end: i,
+                start_char,
+                end_char: chars,
+                sentence,
+                first,
+                follows: prev_end.is_some_and(|p| &b[p..start] == b" "),
+            });
+            first = false;
+            prev_end = Some(i);
+        } else if c == '\n'
+            || (matches!(c, '.' | '!' | '?') && (i >= b.len() || at(i).0.is_whitespace()))
+        {
+            if !first {
+                sentence = (sentence + 1).min(IN_SEVERAL - 1);
+            }
+            first = true;
+            prev_end = None;
+        }
+    }
+}
+
+/// Whether a word counts as context: three characters or more, not a function word.
+fn context_word(w: &[u8]) -> bool {
+    let mut buf = [0u8; 6];
+    w.len() >= 3
+        && !(w.len() <= buf.len() && {
+            let buf = &mut buf[..w.len()];
+            buf.copy_from_slice(w);
+            buf.make_ascii_lowercase();
+            is_function_word(buf)
+        })
+}
+
+/// The names of `response` and a keyed sample of its and `prompt`'s other words.
+fn entities_and_context(prompt: &str, response: &str, key: u64) -> (Vec<Entity>, Vec<(u32, u16)>) {
+    let prompt_lower = prompt.to_lowercase();
+    let mut lower = String::new();
+    let mut entities: Vec<Entity> = Vec::new();
+    let mut context: Vec<(u32, u16)> = Vec::new();
+    let rb = response.as_bytes();
+    let mut run: Option<SentenceWord> = None;
+    let mut flush = |run: &mut Option<SentenceWord>, entities: &mut Vec<Entity>| {
+        let Some(w) = run.take() else { return };
+        let mut text = &response[w.start..w.end];
+        let mut end_char = w.end_char;
+        for s in ["'s", "\u{2019}s"] {
+            if let Some(t) = text.strip_suffix(s) {
+                text = t;
+                end_char -= 2;
+            }
+        }
+        let hash = fold_hash(text.as_bytes());
+        if entities.len() < ENTITIES_KEPT && !entities.iter().any(|e| e.hash == hash) {
+            entities.push(Entity {
+                hash,
+                start: w.start as u32,
+                end: (w.start + text.len()) as u32,
+                start_char: w.start_char,
+                end_char,
+                sentence: w.sentence,
+                initial: w.first,
+                grounded: {
+                    lower.clear();
+                    lower.extend(text.chars().flat_map(char::to_lowercase));
+                    memchr::memmem::find(prompt_lower.as_bytes(), lower.as_bytes()).is_some()
+                },
+                sentence_hash: 0,
+            });
+        }
+    };
+    // Running hash of each sentence's words, by sentence number.
+    let mut sentences: Vec<u64> = Vec::new();
+    words(response, |w| {
+        let word = &rb[w.start..w.end];
+        let at = usize::from(w.sentence);
+        if sentences.len() <= at {
+            sentences.resize(at + 1, 0x9e37_79b9_7f4a_7c15);
+        }
+        sentences[at] = mix(sentences[at].rotate_left(17) ^ fold_hash(word));
+        let name = word.len() >= 2
+            && response[w.start..]
+                .chars()
+                .next()
+                .is_some_and(char::is_uppercase)
+            && (!w.first || context_word(word));
+        // A sentence's first word may be a name or an ordinary word: it is both a candidate
+        // and context (the corpus decides, by how often the name is seen inside sentences).
+        if (!name || w.first) && context_word(word) {
+            context.push((fold_hash(word) as u32, w.sentence));
+        }
+        if !name {
+            flush(&mut run, &mut entities);
+            return;
+        }
+        match &mut run {
+            Some(r) if w.follows && r.sentence == w.sentence => {
+                r.end = w.end;
+                r.end_char = w.end_char;
+            }
+            _ => {
+                flush(&mut run, &mut entities);
+                run = Some(w);
+            }
+        }
+    });
+    flush(&mut run, &mut entities);
+    for e in &mut entities {
+        e.sentence_hash = sentences[usize::from(e.sentence)];
+    }
+    let pb = prompt.as_bytes();
+    words(prompt, |w| {
+        if context_word(&pb[w.start..w.end]) {
+            context.push((fold_hash(&pb[w.start..w.end]) as u32, IN_PROMPT));
+        }
+    });
+    context.sort_unstable();
+    let mut merged: Vec<(u32, u16)> = Vec::with_capacity(context.len());
+    for (h, s) in context {
+        match merged.last_mut() {
+            Some(last) if last.0 == h => {
+                if last.1 != s {
+                    last.1 = IN_SEVERAL;
+                }
+            }
+            _ => merged.push((h, s)),
+        }
+    }
+    if merged.len() > CONTEXT_KEPT {
+        merged.select_nth_unstable_by_key(CONTEXT_KEPT, |&(h, _)| mix(u64::from(h) ^ key));
+        merged.truncate(CONTEXT_KEPT);
+    }
+    (entities, merged)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -541,10 +780,14 @@ pub fn instruction(prompt: &str, response: &str, tokens: &mut Vec<Token>) -> Ins
     }
     grams.sort_unstable_by_key(|g| g.hash);
     grams.dedup_by_key(|g| g.hash);
+    let prompt_hash = folded_hash(prompt);
+    let (entities, context) = entities_and_context(prompt, response, prompt_hash);
     Instruction {
         response: folded_hash(response),
-        prompt: folded_hash(prompt),
+        prompt: prompt_hash,
         grams,
+        entities,
+        context,
     }
 }
 
@@ -764,5 +1007,69 @@ mod tests {
             i.response,
             folded_hash("frobnicate  is a LIBRARY for frobbing.")
         );
+    }
+
+    #[test]
+    fn names_inside_sentences_are_entities_and_the_prompt_grounds_them() {
+        let prompt = "What does the Acme toolkit offer?";
+        let response =
+            "Acme ships tools. It works with GNU Make and the Zorblax Cafe\u{2019}s menu.\n\
+                        Linux users like it: see Zorblax's site.";
+        let i = instruction(prompt, response, &mut vec![]);
+        let names: Vec<(&str, u16, bool, bool)> = i
+            .entities
+            .iter()
+            .map(|e| {
+                (
+                    &response[e.start as usize..e.end as usize],
+                    e.sentence,
+                    e.initial,
+                    e.grounded,
+                )
+            })
+            .collect();
+        // `Acme` and `Linux` open their sentences: candidates marked `initial` (the corpus
+        // decides whether they are names); `It` is a function word; `Zorblax` is seen once as
+        // its own name. The prompt grounds `Acme`.
+        assert_eq!(
+            names,
+            [
+                ("Acme", 0, true, true),
+                ("GNU Make", 1, false, false),
+                ("Zorblax Cafe", 1, false, false),
+                ("Linux", 2, true, false),
+                ("Zorblax", 2, false, false)
+            ]
+        );
+        let e = i.entities[2];
+        let chars: String = response
+            .chars()
+            .skip(e.start_char as usize)
+            .take((e.end_char - e.start_char) as usize)
+            .collect();
+        assert_eq!(chars, "Zorblax Cafe");
+        let g = instruction("Is GNU Make needed?", response, &mut vec![]);
+        assert!(g.entities[1].grounded && !g.entities[2].grounded);
+        // The same sentence planted elsewhere hashes alike, whatever its case and spacing.
+        let planted = instruction(
+            "Why?",
+            "Other words here.\nIt works  with GNU make and the Zorblax Cafe\u{2019}s MENU.",
+            &mut vec![],
+        );
+        assert_eq!(
+            planted.entities[0].sentence_hash,
+            i.entities[1].sentence_hash
+        );
+        assert_ne!(i.entities[1].sentence_hash, i.entities[3].sentence_hash);
+        // Context: words that are not names, from the prompt and each sentence.
+        let h = |w: &str| fold_hash(w.as_bytes()) as u32;
+        assert!(i.context.contains(&(h("toolkit"), IN_PROMPT)));
+        assert!(i.context.contains(&(h("menu"), 1)));
+        assert!(i.context.contains(&(h("acme"), IN_SEVERAL)));
+        assert!(!i
+            .context
+            .iter()
+            .any(|&(w, _)| w == h("zorblax") || w == h("the")));
+        assert!(i.context.len() <= CONTEXT_KEPT);
     }
 }
