@@ -4,7 +4,8 @@
 //! would do across machines): the exact hash, the LSH band keys of the MinHash signature, and
 //! the sampled shingles (anchors) shared by a few documents. Every candidate pair is verified —
 //! estimated Jaccard, or containment of the smaller document in the larger — before it joins a
-//! cluster; clusters are the connected components, and the first record of each is kept.
+//! cluster; clusters grow around centers in input order (see [`DedupIndex::cluster`]), and the
+//! center, the first record of each, is kept.
 //!
 //! The anchors are most of an index's size (they grow with the text, not the record count).
 //! Their postings are grouped one part at a time ([`ANCHOR_PARTS`], by the anchor's top bits),

@@ -1138,8 +1138,13 @@ impl PoisonState {
                 evidence,
             });
         }
-        // A record's own label, judged: the odds against it, squashed into [0, 0.8).
-        let mislabel = |i: usize| 0.8 * (1.0 - (-judged[i].1 / 6.0).exp());
+        // A record's own label, judged: the odds against it per word of the record (a long
+        // record piles up odds from many weak words; a flipped one is contradicted by nearly
+        // every word), squashed into [0, 0.95).
+        let mislabel = |i: usize| {
+            let words = self.labels[i].2.words.len().max(1) as f64;
+            0.95 * (1.0 - (-judged[i].1 / words / MISLABEL_ODDS).exp())
+        };
         let p_wrong: Vec<f64> = judged.iter().map(|j| j.0).collect();
         for (i, (record, y, d)) in self.labels.iter().enumerate() {
             let r = *record as usize;
@@ -1245,6 +1250,10 @@ impl PoisonState {
         }
     }
 }
+
+/// Log-odds per word against a record's label at which its mislabel score reaches 63 % of
+/// its range.
+const MISLABEL_ODDS: f64 = std::f64::consts::LN_2;
 
 /// A label pair whose share of all label conflicts is this many times (plus 1.5) the share
 /// of a pair drawn at random is a labelling convention, not a conflict.
