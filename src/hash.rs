@@ -139,6 +139,28 @@ pub fn hex128(h: u128) -> String {
     format!("{h:032x}")
 }
 
+/// A `HashMap` hasher for keys that are already well-mixed 64-bit hashes (xxh3, `mix`): it
+/// passes the key through instead of hashing it again.
+#[derive(Default, Clone, Copy)]
+pub struct Prehashed(u64);
+
+impl std::hash::Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, h: u64) {
+        self.0 ^= h;
+    }
+}
+
+/// A map keyed by 64-bit hashes.
+pub type HashMap64<V> = std::collections::HashMap<u64, V, std::hash::BuildHasherDefault<Prehashed>>;
+
 #[cfg(test)]
 mod tests {
     use super::*;

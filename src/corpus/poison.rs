@@ -876,7 +876,7 @@ impl PoisonState {
         let docs = self.labels.len();
         let mut label_docs = vec![0u32; nl];
         // Words counted once per document, per label.
-        let mut counts: HashMap<u64, Vec<u32>> = HashMap::new();
+        let mut counts: crate::hash::HashMap64<Vec<u32>> = Default::default();
         let mut totals = vec![0u64; nl];
         for (_, l, d) in &self.labels {
             label_docs[*l as usize] += 1;
@@ -887,16 +887,35 @@ impl PoisonState {
         }
         let vocab = counts.len() as f64;
         // Multinomial naive Bayes over each document's distinct words, leaving the document
-        // itself out: `own` is its label and word count.
-        let term = |c: &[u32], l: usize, own: (usize, u64)| -> f64 {
-            let mine = own.0 == l;
-            let c = f64::from(c[l] - u32::from(mine));
-            let n = (totals[l] - if mine { own.1 } else { 0 }) as f64;
-            ((c + ALPHA) / (n + ALPHA * vocab)).ln()
-        };
+        // itself out. Logarithms taken once: per word, `ln(c + α)` for each label and then
+        // `ln(c - 1 + α)` (the count without the document); per label, its log denominator.
+        let counts: crate::hash::HashMap64<Box<[f64]>> = counts
+            .into_iter()
+            .map(|(w, c)| {
+                let with = c.iter().map(|&c| (f64::from(c) + ALPHA).ln());
+                let without = c
+                    .iter()
+                    .map(|&c| (f64::from(c.saturating_sub(1)) + ALPHA).ln());
+                (w, with.chain(without).collect())
+            })
+            .collect();
+        let den: Vec<f64> = totals
+            .iter()
+            .map(|&n| (n as f64 + ALPHA * vocab).ln())
+            .collect();
+        // A document's label and the log denominator of that label without it.
         let own = |i: usize| {
             let (_, y, d) = &self.labels[i];
-            (*y as usize, d.words.len() as u64)
+            let y = *y as usize;
+            let n = totals[y].saturating_sub(d.words.len() as u64) as f64;
+            (y, (n + ALPHA * vocab).ln())
+        };
+        let term = |c: &[f64], l: usize, own: (usize, f64)| -> f64 {
+            if own.0 == l {
+                c[nl + l] - own.1
+            } else {
+                c[l] - den[l]
+            }
         };
         let ll: Vec<Vec<f64>> = {
             use rayon::prelude::*;

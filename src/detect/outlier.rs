@@ -28,6 +28,8 @@ pub struct Scratch {
     bigrams: Vec<(u64, u32)>,
     out: Vec<u8>,
     table: Counter,
+    /// LZ4's match table, cleared per document instead of allocated anew.
+    lz4: Option<lz4_flex::block::CompressTable>,
 }
 
 /// Open-addressing counts of hashes, reused across documents.
@@ -149,7 +151,10 @@ pub fn features(text: &str, tokens: &[Token], s: &mut Scratch) -> Features {
         let src = &b[..b.len().min(COMPRESS_PREFIX)];
         s.out
             .resize(lz4_flex::block::get_maximum_output_size(src.len()), 0);
-        match lz4_flex::block::compress_into(src, &mut s.out) {
+        let table = s
+            .lz4
+            .get_or_insert_with(lz4_flex::block::CompressTable::small);
+        match lz4_flex::block::compress_into_with_table(src, &mut s.out, table) {
             Ok(k) => k as f32 / src.len() as f32,
             Err(_) => 1.0,
         }
