@@ -1128,8 +1128,13 @@ impl PoisonState {
                     .to_string()
             };
             let string = r.keys.iter().map(name).collect::<Vec<_>>().join(" ");
-            let reported =
-                r.purity >= 0.7 && r.wrongness >= 0.5 && r.lift >= 0.25 && r.score >= 1.5;
+            // Reported when it also stands out from the typical listed candidate: natural
+            // phrases of a section crowd together, a planted trigger stands apart.
+            let reported = r.purity >= 0.7
+                && r.wrongness >= 0.5
+                && r.lift >= 0.25
+                && r.score >= 1.5
+                && r.score >= STANDOUT * reference;
             if reported {
                 for k in &r.keys {
                     let strength = (r.score / reference - 1.0).clamp(0.0, 1.0);
@@ -1194,7 +1199,7 @@ impl PoisonState {
                     })
                     .to_string(),
                 });
-                score = score.max(0.8 + 0.15 * strength + 0.05 * p_wrong[i]);
+                score = score.max(0.5 + 0.4 * strength + 0.1 * p_wrong[i]);
             }
             out.scores[r] = out.scores[r].max(score);
         }
@@ -1261,14 +1266,22 @@ impl PoisonState {
                     });
                     if flipped {
                         let s = &mut out.scores[rec as usize];
-                        let unfit = 1.0 - (m.min(0.0) / 20.0).exp();
-                        *s = s.max(rarity * (0.75 + 0.2 * unfit));
+                        // How far its own words reject its label for the other copy's, per
+                        // word as for a mislabel: a copy relabelled at random is rejected; two
+                        // sections sharing a description are not.
+                        let words = self.labels[me].2.words.len().max(1) as f64;
+                        let unfit = 1.0 - (m.min(0.0) / words / MISLABEL_ODDS).exp();
+                        *s = s.max(rarity * (0.3 + 0.65 * unfit));
                     }
                 }
             }
         }
     }
 }
+
+/// How many times the typical listed label candidate's score a label trigger must reach to
+/// be reported.
+const STANDOUT: f64 = 1.33;
 
 /// Log-odds per word against a record's label at which its mislabel score reaches 63 % of
 /// its range.
