@@ -1165,9 +1165,11 @@ impl PoisonState {
         // A record's own label, judged: the odds against it per word of the record (a long
         // record piles up odds from many weak words; a flipped one is contradicted by nearly
         // every word), squashed into [0, 0.95).
+        // Judged with every word: the words left out above are the ones that tell labels
+        // apart best, and a record relabelled without a trigger is caught by them.
         let mislabel = |i: usize| {
             let words = self.labels[i].2.words.len().max(1) as f64;
-            0.95 * (1.0 - (-judged[i].1 / words / MISLABEL_ODDS).exp())
+            0.95 * (1.0 - (-verdict(i, &ll[i]).1 / words / MISLABEL_ODDS).exp())
         };
         let p_wrong: Vec<f64> = judged.iter().map(|j| j.0).collect();
         for (i, (record, y, d)) in self.labels.iter().enumerate() {
