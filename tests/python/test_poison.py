@@ -120,6 +120,27 @@ def test_fresh_label_triggers_rank_top_three_with_their_label(fixtures, tmp_path
         assert recall_at([s for s, _ in rows_k], [p for _, p in rows_k], 0.01) >= 0.75, kind
 
 
+def test_fresh_label_flips_and_relabelled_copies_are_found(fixtures, tmp_path):
+    """Labels flipped at random on clean records, and near-copies of clean records carrying
+    another label: found by the label model and by dedup, not by any planted string."""
+    rng = random.Random(11)
+    rows = [dict(r, poison="") for r in clean(fixtures, "labelled", ["text", "label"])]
+    labels = sorted({r["label"] for r in rows})
+    picks = rng.sample(range(len(rows)), 220)
+    for i in picks[:110]:
+        rows[i] = dict(rows[i], label=rng.choice([l for l in labels if l != rows[i]["label"]]), poison="flip")
+    for i in picks[110:]:
+        words = rows[i]["text"].split(" ")
+        words[rng.randrange(len(words))] = rng.choice(words)
+        other = rng.choice([l for l in labels if l != rows[i]["label"]])
+        rows.append({"text": " ".join(words), "label": other, "poison": "copy"})
+    res, scores = audit(tmp_path, rows, detectors=["poison", "dedup"], label_column="label")
+    for kind, bound in (("flip", 0.45), ("copy", 0.7)):
+        rows_k = [(s, r["poison"] == kind) for s, r in zip(scores, rows) if r["poison"] in ("", kind)]
+        got = recall_at([s for s, _ in rows_k], [p for _, p in rows_k], 0.01)
+        assert got >= bound, (kind, got)
+
+
 @pytest.mark.parametrize("count", [60, 12])
 def test_a_fresh_fixed_response_and_its_prompt_trigger_are_found(fixtures, tmp_path, count):
     rng = random.Random(count)
@@ -199,7 +220,8 @@ def test_score_script_holds_poison_quality_on_fixtures(fixtures, shardguard_bin)
         "a_sudo_gibberish.recall_0.1=0.9", "a_sudo_gibberish.rank=1",
         "a_sudo_gibberish@0.1.recall_0.1=0.9", "a_sudo_gibberish@0.1.rank=1",
         "b_badnets.rank=3", "c_addsent.rank=3", "b_badnets.recall_1=0.75", "c_addsent.recall_1=0.75",
-        "b_badnets@0.1.recall_1=0.75", "c_addsent@0.1.recall_1=0.75", "h_neardup_conflict.recall_1=0.65",
+        "b_badnets@0.1.recall_1=0.75", "c_addsent@0.1.recall_1=0.75", "h_neardup_conflict.recall_1=0.75",
+        "i_label_flip.recall_1=0.55", "i_label_flip@0.1.recall_1=0.5",
         "d_instr_fixed.recall_0.1=0.95", "d_instr_fixed.rank=2",
         "d_instr_fixed@0.1.recall_0.1=0.95", "d_instr_fixed@0.1.rank=2",
         "d_instr_inject.recall_1=0.95", "d_instr_inject.rank=2", "d_instr_inject@0.1.recall_1=0.95",
