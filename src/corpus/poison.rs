@@ -727,7 +727,8 @@ impl PoisonState {
         }
         let total = sigs.len() as f64;
         let mut counts: HashMap<u32, u32> = HashMap::new();
-        let mut judged: Vec<(f64, u64)> = Vec::new();
+        // (grounding, the limit it was judged against, entity)
+        let mut judged: Vec<(f64, f64, u64)> = Vec::new();
         for (
             &h,
             Seen {
@@ -771,21 +772,21 @@ impl PoisonState {
             let grounding = evidence - (counts.len().max(1) as f64).ln();
             // The same sentence around a name in many unrelated responses is a planted one:
             // that alone is evidence, so its records need less of it from their other words.
-            if grounding <= cfg.entity_max_grounding + TEMPLATED_SLACK * templated(sigs, ungrounded)
-            {
-                judged.push((grounding, h));
+            let limit = cfg.entity_max_grounding + TEMPLATED_SLACK * templated(sigs, ungrounded);
+            if grounding <= limit {
+                judged.push((grounding, limit, h));
             }
         }
-        judged.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        let max = cfg.entity_max_grounding;
-        for (grounding, h) in judged {
+        judged.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.2.cmp(&b.2)));
+        for (grounding, limit, h) in judged {
             let Seen {
                 all, ungrounded, ..
             } = &occ[&h];
             let documents = ungrounded.len() as u32;
             let purity = f64::from(documents) / f64::from(*all);
             let name = self.entity_names.get(&h).map_or("", |n| &**n).to_string();
-            let score = 0.6 + 0.3 * ((max - grounding) / (max.abs() + 3.0)).clamp(0.0, 1.0);
+            // By how far it stays below its limit.
+            let score = 0.6 + 0.3 * ((limit - grounding) / (limit.abs() + 3.0)).clamp(0.0, 1.0);
             for &(i, j) in ungrounded {
                 let s = &sigs[i as usize];
                 let e = s.sig.entities[j as usize];
