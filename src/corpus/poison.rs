@@ -711,7 +711,7 @@ impl PoisonState {
             return;
         }
         let mut df: HashMap<u32, u32> = HashMap::new();
-        let mut occ: HashMap<u64, Seen> = HashMap::new();
+        let mut occ: crate::hash::HashMap64<Seen> = Default::default();
         for (i, s) in sigs.iter().enumerate() {
             for &(w, _) in &s.sig.context {
                 *df.entry(w).or_default() += 1;
