@@ -976,17 +976,27 @@ impl PoisonState {
         let min_docs = cfg.min_documents as usize;
         // Candidates seen in fewer documents are kept only to be grouped with others.
         let seen_docs = (min_docs / 2).max(2);
-        // The words a candidate stands for in document `i`: itself, or a sentence's words.
-        let covers = |key: (bool, u64), i: usize, w: &crate::detect::poison::Piece| {
-            if !key.0 {
-                return w.hash == key.1;
-            }
-            self.labels[i]
-                .2
-                .sentences
-                .iter()
-                .find(|s| s.hash == key.1)
-                .is_some_and(|s| w.start >= s.start && w.end <= s.end)
+        // The words a candidate stands for in document `i`: itself, or a sentence's words
+        // (a document's words are in order of their first occurrence, so those first seen in
+        // a sentence are one run of them).
+        let covered = |key: (bool, u64), i: usize| {
+            let d = &self.labels[i].2;
+            let (words, end) = if key.0 {
+                match d.sentences.iter().find(|s| s.hash == key.1) {
+                    Some(s) => {
+                        let lo = d.words.partition_point(|w| w.start < s.start);
+                        let hi = d.words.partition_point(|w| w.start < s.end);
+                        (&d.words[lo..hi], Some(s.end))
+                    }
+                    None => (&d.words[..0], None),
+                }
+            } else {
+                (&d.words[..], None)
+            };
+            words.iter().filter(move |w| match end {
+                Some(end) => w.end <= end,
+                None => w.hash == key.1,
+            })
         };
         // Scores every candidate; `excluded` words are left out of every judgement.
         let rank = |excluded: &std::collections::HashSet<u64>| {
@@ -1033,8 +1043,8 @@ impl PoisonState {
                                     drop(key.1);
                                 }
                             } else {
-                                for w in &self.labels[i].2.words {
-                                    if covers(key, i, w) && !excluded.contains(&w.hash) {
+                                for w in covered(key, i) {
+                                    if !excluded.contains(&w.hash) {
                                         drop(w.hash);
                                     }
                                 }
@@ -1072,11 +1082,7 @@ impl PoisonState {
             let key = r.keys[0];
             let p = &postings[&key];
             for &i in p.iter().take(50) {
-                for w in &self.labels[i as usize].2.words {
-                    if covers(key, i as usize, w) {
-                        excluded.insert(w.hash);
-                    }
-                }
+                excluded.extend(covered(key, i as usize).map(|w| w.hash));
             }
         }
         // Each record judged without the left-out words: the scores of mislabelled records.
@@ -1086,12 +1092,10 @@ impl PoisonState {
         for key in ranked.iter().filter(|r| r.keys[0].0).map(|r| r.keys[0]) {
             let p = &postings[&key];
             let first = p[0] as usize;
-            for w in &self.labels[first].2.words {
-                if covers(key, first, w) {
-                    if let Some(q) = postings.get(&(false, w.hash)) {
-                        if q.len() as f64 <= 1.25 * p.len() as f64 {
-                            dropped.insert((false, w.hash));
-                        }
+            for w in covered(key, first) {
+                if let Some(q) = postings.get(&(false, w.hash)) {
+                    if q.len() as f64 <= 1.25 * p.len() as f64 {
+                        dropped.insert((false, w.hash));
                     }
                 }
             }
