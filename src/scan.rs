@@ -9,9 +9,7 @@ use std::sync::Arc;
 use crate::corpus::dedup::DedupIndex;
 use crate::corpus::index::TrainingIndex;
 use crate::corpus::memo::MemoBatch;
-use crate::corpus::poison::{
-    BurstSignal, CountMin, InstructionSignal, Located as Cand, PoisonBatch, Reach,
-};
+use crate::corpus::poison::{BurstSignal, CountMin, Located as Cand, PoisonBatch, Reach};
 use crate::corpus::CorpusStats;
 use crate::detect::dedup;
 use crate::detect::memorization::{self, Seeds, Valued, Windows};
@@ -564,16 +562,7 @@ impl Scanner {
                 if let Some((p, r)) = &instr {
                     if let (Some(p), Some(r)) = (p.get(i as usize), r.get(i as usize)) {
                         let sig = poison::instruction(p, r, &mut itokens);
-                        for e in &sig.entities {
-                            pb.entity_names
-                                .entry(e.hash)
-                                .or_insert_with(|| r[e.start as usize..e.end as usize].into());
-                        }
-                        pb.instructions.push(InstructionSignal {
-                            record: i,
-                            sig,
-                            prompt: truncate(p, PROMPT_KEPT).into(),
-                        });
+                        pb.push_instruction(i, truncate(p, PROMPT_KEPT), r, sig);
                     }
                 }
             }

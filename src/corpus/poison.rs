@@ -229,6 +229,28 @@ pub struct PoisonBatch {
     pub entity_names: HashMap<u64, Box<str>>,
 }
 
+impl PoisonBatch {
+    /// Keeps record `record`'s prompt/response signals, and the text of its response's names.
+    pub fn push_instruction(
+        &mut self,
+        record: u64,
+        prompt: &str,
+        response: &str,
+        sig: Instruction,
+    ) {
+        for e in &sig.entities {
+            self.entity_names
+                .entry(e.hash)
+                .or_insert_with(|| response[e.start as usize..e.end as usize].into());
+        }
+        self.instructions.push(InstructionSignal {
+            record,
+            sig,
+            prompt: prompt.into(),
+        });
+    }
+}
+
 /// The state of a whole audit; `append` batches in input order.
 #[derive(Debug, Clone, Default)]
 pub struct PoisonState {
@@ -1167,15 +1189,11 @@ impl PoisonState {
                 evidence,
             });
         }
-        // A record's own label, judged: the odds against it per word of the record (a long
-        // record piles up odds from many weak words; a flipped one is contradicted by nearly
-        // every word), squashed into [0, 0.95).
-        // Judged with every word: the words left out above are the ones that tell labels
-        // apart best, and a record relabelled without a trigger is caught by them.
-        let mislabel = |i: usize| {
-            let words = self.labels[i].2.words.len().max(1) as f64;
-            0.95 * (1.0 - (-verdict(i, &ll[i]).1 / words / MISLABEL_ODDS).exp())
-        };
+        // A record's own label, judged with every word (the words left out above are the
+        // ones that tell labels apart best, and a record relabelled without a trigger is
+        // caught by them), squashed into [0, 0.95).
+        let mislabel =
+            |i: usize| 0.95 * rejection(verdict(i, &ll[i]).1, self.labels[i].2.words.len());
         let p_wrong: Vec<f64> = judged.iter().map(|j| j.0).collect();
         for (i, (record, y, d)) in self.labels.iter().enumerate() {
             let r = *record as usize;
@@ -1273,11 +1291,10 @@ impl PoisonState {
                     });
                     if flipped {
                         let s = &mut out.scores[rec as usize];
-                        // How far its own words reject its label for the other copy's, per
-                        // word as for a mislabel: a copy relabelled at random is rejected; two
-                        // sections sharing a description are not.
-                        let words = self.labels[me].2.words.len().max(1) as f64;
-                        let unfit = 1.0 - (m.min(0.0) / words / MISLABEL_ODDS).exp();
+                        // How far its own words reject its label for the other copy's: a
+                        // copy relabelled at random is rejected; two sections sharing a
+                        // description are not.
+                        let unfit = rejection(-m, self.labels[me].2.words.len());
                         *s = s.max(rarity * (0.3 + 0.65 * unfit));
                     }
                 }
@@ -1290,9 +1307,15 @@ impl PoisonState {
 /// be reported.
 const STANDOUT: f64 = 1.33;
 
-/// Log-odds per word against a record's label at which its mislabel score reaches 63 % of
-/// its range.
+/// Log-odds per word against a record's label at which its rejection reaches 63 %.
 const MISLABEL_ODDS: f64 = std::f64::consts::LN_2;
+
+/// How firmly a record's words reject its label, in [0, 1), from the log-odds against it
+/// (`odds`, none when negative) per word: a long record piles up odds from many weak words, a
+/// relabelled one is contradicted by nearly every word.
+fn rejection(odds: f64, words: usize) -> f64 {
+    1.0 - (-odds.max(0.0) / words.max(1) as f64 / MISLABEL_ODDS).exp()
+}
 
 /// A label pair whose share of all label conflicts is this many times (plus 1.5) the share
 /// of a pair drawn at random is a labelling convention, not a conflict.
@@ -1471,17 +1494,7 @@ mod tests {
             }
             let prompt = format!("what is item{r} of {}?", words[next(12)]);
             let sig = crate::detect::poison::instruction(&prompt, &response, &mut vec![]);
-            for e in &sig.entities {
-                batch
-                    .entity_names
-                    .entry(e.hash)
-                    .or_insert_with(|| response[e.start as usize..e.end as usize].into());
-            }
-            batch.instructions.push(InstructionSignal {
-                record: r,
-                sig,
-                prompt: prompt.into(),
-            });
+            batch.push_instruction(r, &prompt, &response, sig);
         }
         batch.records = 2000;
         state.append(batch);

@@ -104,7 +104,16 @@ pub fn gram_hash(tokens: &[Token]) -> u64 {
 /// `gram_hash` from the tokens' hashes.
 #[inline]
 pub fn gram_hash_of(hashes: impl Iterator<Item = u64>) -> u64 {
-    hashes.fold(0x9e37_79b9_7f4a_7c15u64, |h, t| mix(h.rotate_left(17) ^ t))
+    hashes.fold(GRAM_SEED, gram_step)
+}
+
+/// The hash of an empty n-gram.
+const GRAM_SEED: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// An n-gram's hash extended by one more token's hash.
+#[inline]
+fn gram_step(h: u64, token: u64) -> u64 {
+    mix(h.rotate_left(17) ^ token)
 }
 
 /// Hash of two adjacent tokens, counted beside single tokens for the purity of n-grams.
@@ -620,15 +629,16 @@ fn entities_and_context(prompt: &str, response: &str, key: u64) -> (Vec<Entity>,
             });
         }
     };
-    // Running hash of each sentence's words, by sentence number.
+    // Each sentence's words as one n-gram hash, by sentence number.
     let mut sentences: Vec<u64> = Vec::new();
     words(response, |w| {
         let word = &rb[w.start..w.end];
+        let word_hash = fold_hash(word);
         let at = usize::from(w.sentence);
         if sentences.len() <= at {
-            sentences.resize(at + 1, 0x9e37_79b9_7f4a_7c15);
+            sentences.resize(at + 1, GRAM_SEED);
         }
-        sentences[at] = mix(sentences[at].rotate_left(17) ^ fold_hash(word));
+        sentences[at] = gram_step(sentences[at], word_hash);
         let name = word.len() >= 2
             && response[w.start..]
                 .chars()
@@ -638,7 +648,7 @@ fn entities_and_context(prompt: &str, response: &str, key: u64) -> (Vec<Entity>,
         // A sentence's first word may be a name or an ordinary word: it is both a candidate
         // and context (the corpus decides, by how often the name is seen inside sentences).
         if (!name || w.first) && context_word(word) {
-            context.push((fold_hash(word) as u32, w.sentence));
+            context.push((word_hash as u32, w.sentence));
         }
         if !name {
             flush(&mut run, &mut entities);
