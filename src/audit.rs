@@ -17,8 +17,8 @@ use crate::corpus::poison::PoisonState;
 use crate::corpus::{CorpusStats, Count};
 use crate::detect::DetectorId;
 use crate::finalize::{
-    dedup_outputs, poison_outputs, DedupSummary, MemoFinalizer, MemoSummary, OutlierSummary,
-    PoisonSummary,
+    dedup_outputs, poison_outputs, DedupSummary, KeptOf, MemoFinalizer, MemoSummary,
+    OutlierSummary, PoisonSummary,
 };
 use crate::hash::{Key, KeySource};
 use crate::scan::{BatchResult, ScanConfig, Scanner};
@@ -268,10 +268,10 @@ impl Pass1<'_> {
             self.spill.write(&mut self.memo, &mut self.dedup)?;
         }
         if let Some(p) = b.poison {
-            self.poison.append(p);
+            self.poison.merge(p);
         }
         if let Some(o) = b.outlier {
-            self.outlier.append(o);
+            self.outlier.merge(o);
         }
         if self.hold {
             self.held.push((shard, b.records));
@@ -823,21 +823,14 @@ fn run_with(
                 .and_then(|c| c.info.get(r as usize).copied().flatten())
                 .map(|d| u64::from(d.kept))
         };
-        let kept_of: Option<&(dyn Fn(u64) -> Option<u64> + Sync)> =
-            clusters.as_ref().map(|_| &kept_of as _);
-        let (p, o) = rayon::join(
-            || poison_on.then(|| poison.finish(&opts.scan.rules.poison, kept_of)),
-            || outlier_on.then(|| outlier.finish()),
-        );
-        drop((poison, outlier));
+        let kept_of: Option<KeptOf<'_>> = clusters.as_ref().map(|_| &kept_of as _);
         let out = with_stats(&mut states, |stats| {
             poison_outputs(
-                p.as_ref(),
-                o.as_ref(),
+                poison_on.then_some(poison),
+                outlier_on.then_some(outlier),
+                kept_of,
                 &held,
-                &opts.scan.text_column,
-                opts.scan.prompt_column.as_deref(),
-                opts.scan.response_column.as_deref(),
+                &opts.scan,
                 stats,
             )
         });

@@ -17,13 +17,14 @@ use crate::corpus::memo::{
     risk_band, risk_score, Coverage, MemoConfig, PartitionCounts, ValueCounts, ValueRow,
     WindowCounts,
 };
-use crate::corpus::outlier::{Deviation, OutlierOutcome};
-use crate::corpus::poison::{PoisonOutcome, SpanColumn, TriggerCandidate};
+use crate::corpus::outlier::{Deviation, OutlierState};
+use crate::corpus::poison::{PoisonState, SpanColumn, TriggerCandidate};
 use crate::corpus::CorpusStats;
 use crate::detect::dedup::{EXACT_DUPLICATE, NEAR_DUPLICATE, REPEATED_PASSAGE};
 use crate::detect::memorization::REPEATED_CONTEXT;
 use crate::detect::{DetectorId, Hit};
 use crate::hash::{hex128, Key};
+use crate::scan::ScanConfig;
 use crate::schema::{count_column, FindingsBuilder, Located, PiiValuesBuilder};
 
 /// The summary's duplicate section.
@@ -622,17 +623,28 @@ const OUTLIERS_REPORTED: f64 = 0.001;
 /// Outlier score from which a record may be reported.
 const OUTLIER_SCORE: f64 = 0.999_999;
 
-/// Builds poisoning and outlier findings and fills `poison_score` / `outlier_score`.
-/// `prompt_column` and `response_column` name the columns prompt and response spans point into.
+/// The kept copy of a duplicate record (`None`: not a duplicate), by global record number.
+pub type KeptOf<'a> = &'a (dyn Fn(u64) -> Option<u64> + Sync);
+
+/// Finishes the poison and outlier models (in parallel), builds their findings and fills
+/// `poison_score` / `outlier_score` of `records` (every record the models saw, in order).
+/// Label conflicts are looked for among duplicates when `kept_of` is given (dedup ran).
 pub fn poison_outputs(
-    poison: Option<&PoisonOutcome>,
-    outlier: Option<&OutlierOutcome>,
+    poison: Option<PoisonState>,
+    outlier: Option<OutlierState>,
+    kept_of: Option<KeptOf<'_>>,
     records: &[(usize, RecordBatch)],
-    column: &str,
-    prompt_column: Option<&str>,
-    response_column: Option<&str>,
+    scan: &ScanConfig,
     stats: &mut [CorpusStats],
 ) -> PoisonOutputs {
+    let (poison, outlier) = rayon::join(
+        || poison.map(|p| p.finish(&scan.rules.poison, kept_of)),
+        || outlier.map(|o| o.finish()),
+    );
+    let (poison, outlier) = (poison.as_ref(), outlier.as_ref());
+    let column = scan.text_column.as_str();
+    let prompt_column = scan.prompt_column.as_deref();
+    let response_column = scan.response_column.as_deref();
     let loc = Locations::new(records);
     let n: usize = records.iter().map(|(_, b)| b.num_rows()).sum();
     let row_ref = |g: u64| {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::RecordBatch;
+use arrow::array::{AsArray, RecordBatch};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyTypeError};
 use pyo3::prelude::*;
@@ -13,8 +13,12 @@ use rayon::prelude::*;
 
 use crate::audit::{self, AuditOptions, NoProgress, OnShardError};
 use crate::corpus::dedup::DedupIndex;
+use crate::corpus::outlier::OutlierState;
+use crate::corpus::poison::PoisonState;
+use crate::corpus::scores::ScoreState;
 use crate::detect::dedup::DedupConfig;
 use crate::detect::DetectorId;
+use crate::finalize::{poison_outputs, KeptOf};
 use crate::hash::{Key, KeySource};
 use crate::rules::RulesConfig;
 use crate::scan::{ScanConfig, Scanner};
@@ -276,6 +280,105 @@ impl _Auditor {
         Ok(PyDedupState { index })
     }
 
+    /// The poison and outlier state of Arrow data, with its records' rows, as a mergeable
+    /// `ScoreState`.
+    #[pyo3(signature = (data, *, shard, first_row))]
+    fn score_sketch(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        shard: String,
+        first_row: i64,
+    ) -> PyResult<PyScoreState> {
+        let on = |d| self.opts.scan.detectors.contains(&d);
+        if !on(DetectorId::Poison) && !on(DetectorId::Outlier) {
+            return Err(ConfigError::new_err(
+                "a score state needs the poison or outlier detector",
+            ));
+        }
+        let reader = arrow_input(data, "score_sketch")?.into_reader()?;
+        let cols = self
+            .scanner
+            .resolve_columns(&reader.schema(), &shard)
+            .map_err(to_py)?;
+        let scanner = self.scanner.clone();
+        let state = py
+            .detach(|| -> Result<_, Error> {
+                let batches = numbered_batches(reader, &shard, first_row)?;
+                let parts = self.install(|| {
+                    batches
+                        .par_iter()
+                        .map(|(row, b)| scanner.scan(&shard, *row, b, &cols))
+                        .collect::<Result<Vec<_>, _>>()
+                })?;
+                let mut state = ScoreState {
+                    poison: on(DetectorId::Poison).then(PoisonState::default),
+                    outlier: on(DetectorId::Outlier).then(OutlierState::default),
+                    ..ScoreState::default()
+                };
+                for p in parts {
+                    state.merge(ScoreState {
+                        rows: vec![p.records],
+                        stats: p.stats,
+                        poison: p.poison,
+                        outlier: p.outlier,
+                    })?;
+                }
+                Ok(state)
+            })
+            .map_err(to_py)?;
+        Ok(PyScoreState { state })
+    }
+
+    /// Finishes a (merged) score state: `(findings, records, summary_json)`. With `dedup` (the
+    /// dedup state of the same records in the same order), label conflicts are looked for among
+    /// its duplicates.
+    #[pyo3(signature = (state, dedup=None))]
+    fn finish_scores(
+        &self,
+        py: Python<'_>,
+        state: &PyScoreState,
+        dedup: Option<&PyDedupState>,
+    ) -> PyResult<(Py<PyAny>, Py<PyAny>, String)> {
+        let s = &state.state;
+        let clusters = match dedup {
+            Some(d) => Some(self.clusters_of(py, &d.index, s)?),
+            None => None,
+        };
+        let out = py.detach(|| {
+            let kept_of = |r: u64| {
+                clusters
+                    .as_ref()
+                    .and_then(|c| c.info.get(r as usize).copied().flatten())
+                    .map(|d| u64::from(d.kept))
+            };
+            let kept_of: Option<KeptOf<'_>> = clusters.as_ref().map(|_| &kept_of as _);
+            let held: Vec<(usize, RecordBatch)> = s.rows.iter().map(|b| (0, b.clone())).collect();
+            let mut stats = [s.stats.clone()];
+            let out = self.install(|| {
+                poison_outputs(
+                    s.poison.clone(),
+                    s.outlier.clone(),
+                    kept_of,
+                    &held,
+                    &self.opts.scan,
+                    &mut stats,
+                )
+            });
+            let summary = serde_json::json!({
+                "records": s.len(),
+                "poison": out.poison,
+                "outliers": out.outliers,
+            });
+            (out.findings, out.records, summary.to_string())
+        });
+        Ok((
+            table(py, vec![out.0], findings_schema())?,
+            table(py, out.1, records_schema())?,
+            out.2,
+        ))
+    }
+
     /// Arrow data with every finding in the text column replaced (`mode`: tag, mask, pseudonym);
     /// every other column, the schema and the row order kept. Returns a pyarrow Table.
     #[pyo3(signature = (data, *, mode, shard))]
@@ -426,6 +529,44 @@ impl _Auditor {
 }
 
 impl _Auditor {
+    /// The duplicate clusters of `dedup`, which must hold the records of `scores` in order.
+    fn clusters_of(
+        &self,
+        py: Python<'_>,
+        dedup: &DedupIndex,
+        scores: &ScoreState,
+    ) -> PyResult<crate::corpus::dedup::Clusters> {
+        let mut at = 0;
+        for b in &scores.rows {
+            let (shards, rows) = (
+                b.column(0).as_string::<i32>(),
+                b.column(1).as_primitive::<arrow::datatypes::Int64Type>(),
+            );
+            for i in 0..b.num_rows() {
+                if at >= dedup.len() || dedup.location(at) != (shards.value(i), rows.value(i)) {
+                    return Err(ConfigError::new_err(format!(
+                        "the dedup state does not hold the score state's records in order: \
+                         record {at} is {}:{} in the score state",
+                        shards.value(i),
+                        rows.value(i)
+                    )));
+                }
+                at += 1;
+            }
+        }
+        if at != dedup.len() {
+            return Err(ConfigError::new_err(format!(
+                "the dedup state holds {} records, the score state {at}",
+                dedup.len()
+            )));
+        }
+        let mut cfg = self.opts.scan.rules.dedup.clone();
+        if let Some(s) = dedup.settings() {
+            s.apply_to(&mut cfg);
+        }
+        Ok(py.detach(|| self.install(|| dedup.cluster(&cfg))))
+    }
+
     /// `(findings, records)` of Arrow data scanned by `scanner`, batches in parallel, the GIL
     /// released.
     fn scan_with(
@@ -630,6 +771,65 @@ impl PyDedupState {
     }
 }
 
+/// Mergeable poison and outlier state: the models of many records with their rows.
+#[pyclass(frozen, module = "shardguard._shardguard", name = "ScoreState")]
+struct PyScoreState {
+    state: ScoreState,
+}
+
+#[pymethods]
+impl PyScoreState {
+    /// An empty state, or one read from `data` (what `to_bytes` wrote).
+    #[new]
+    #[pyo3(signature = (data=None))]
+    fn new(py: Python<'_>, data: Option<Vec<u8>>) -> PyResult<Self> {
+        let state = match data {
+            Some(d) => py.detach(|| ScoreState::from_bytes(&d)).map_err(to_py)?,
+            None => ScoreState::default(),
+        };
+        Ok(Self { state })
+    }
+
+    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, pyo3::types::PyBytes> {
+        let bytes = py.detach(|| self.state.to_bytes());
+        pyo3::types::PyBytes::new(py, &bytes)
+    }
+
+    /// This state's records followed by `other`'s; fails on states of different detectors.
+    fn merge(&self, py: Python<'_>, other: &PyScoreState) -> PyResult<Self> {
+        py.detach(|| {
+            let mut state = self.state.clone();
+            state.merge(other.state.clone()).map(|_| Self { state })
+        })
+        .map_err(to_py)
+    }
+
+    fn __len__(&self) -> usize {
+        self.state.len()
+    }
+
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, pyo3::types::PyBytes>,))> {
+        let py = slf.py();
+        let bytes = slf.get().to_bytes(py);
+        Ok((slf.get_type().into_any(), (bytes,)))
+    }
+
+    fn __repr__(&self) -> String {
+        let s = &self.state;
+        let models: Vec<&str> = [
+            ("poison", s.poison.is_some()),
+            ("outlier", s.outlier.is_some()),
+        ]
+        .iter()
+        .filter(|m| m.1)
+        .map(|m| m.0)
+        .collect();
+        format!("ScoreState({} records, {})", s.len(), models.join(" + "))
+    }
+}
+
 /// A fresh random key (hex).
 #[pyfunction]
 fn random_key_hex() -> PyResult<String> {
@@ -666,6 +866,7 @@ fn _shardguard(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<_Auditor>()?;
     m.add_class::<PyDedupState>()?;
+    m.add_class::<PyScoreState>()?;
     m.add_class::<PyIndex>()?;
     m.add_function(wrap_pyfunction!(random_key_hex, m)?)?;
     m.add_function(wrap_pyfunction!(load_rules_json, m)?)?;

@@ -9,11 +9,12 @@ use std::sync::Arc;
 use crate::corpus::dedup::DedupIndex;
 use crate::corpus::index::TrainingIndex;
 use crate::corpus::memo::MemoBatch;
-use crate::corpus::poison::{BurstSignal, CountMin, Located as Cand, PoisonBatch, Reach};
+use crate::corpus::outlier::OutlierState;
+use crate::corpus::poison::{BurstSignal, Located as Cand, PoisonState, Reach};
 use crate::corpus::CorpusStats;
 use crate::detect::dedup;
 use crate::detect::memorization::{self, Seeds, Valued, Windows};
-use crate::detect::outlier::{self, Features};
+use crate::detect::outlier;
 use crate::detect::{injection, poison};
 use crate::detect::{
     pii::PiiDetector, secret::SecretDetector, unicode::UnicodeDetector, DetectorId, Hit,
@@ -97,9 +98,9 @@ pub struct BatchResult {
     /// PII values and token windows of the batch's records, when `memorization` counts them.
     pub memo: Option<MemoBatch>,
     /// Poisoning signals of the batch's records, when `poison` runs.
-    pub poison: Option<PoisonBatch>,
+    pub poison: Option<PoisonState>,
     /// Per-record statistics (`None` without text), when `outlier` runs.
-    pub outlier: Option<Vec<Option<Features>>>,
+    pub outlier: Option<OutlierState>,
 }
 
 /// Configured detectors plus the hashing key. Cheap to share across threads.
@@ -397,11 +398,7 @@ impl Scanner {
         });
         let mut tokens = Vec::new();
         let mut window_hashes = Vec::new();
-        let mut poison_batch = self.poisoning.then(|| PoisonBatch {
-            records: n as u64,
-            tokens: CountMin::default(),
-            ..PoisonBatch::default()
-        });
+        let mut poison_batch = self.poisoning.then(|| PoisonState::new(n as u64));
         let mut pscratch = poison::Scratch::default();
         let mut ptokens = Vec::new();
         let mut itokens = Vec::new();
@@ -431,7 +428,7 @@ impl Scanner {
             ),
             None => None,
         };
-        let mut outlier_rows = self.outliers.then(|| Vec::with_capacity(n));
+        let mut outlier_rows = self.outliers.then(OutlierState::default);
         let mut oscratch = self.outliers.then(outlier::Scratch::default);
         // Per hit: keyed hash, char span.
         let mut located: Vec<(u128, usize, usize)> = Vec::new();
@@ -552,11 +549,7 @@ impl Scanner {
                 }
                 if let (Some(l), Some(t)) = (labels, value) {
                     if !l.is_null(i as usize) {
-                        pb.labels.push((
-                            i,
-                            l.value(i as usize).into(),
-                            poison::label_doc(t, &ptokens),
-                        ));
+                        pb.push_label(i, l.value(i as usize), poison::label_doc(t, &ptokens));
                     }
                 }
                 if let Some((p, r)) = &instr {

@@ -45,10 +45,13 @@ __version__: str = _shardguard.__version__
 AVAILABLE_DETECTORS: list[str] = list(_shardguard.AVAILABLE_DETECTORS)
 
 DedupState = _shardguard.DedupState
+ScoreState = _shardguard.ScoreState
 
 __all__ = [
     "Auditor",
     "DedupState",
+    "ScoreState",
+    "ScoreResult",
     "Index",
     "build_index",
     "AuditResult",
@@ -188,6 +191,25 @@ class Auditor:
         LSH keys as a table for an engine to shuffle by instead.
         """
         return self._inner.sketch(_arrow_input(data), shard=shard, first_row=first_row)
+
+    def score_sketch(self, data: Any, *, shard: str = "<memory>", first_row: int = 0) -> "ScoreState":
+        """The ``poison`` and ``outlier`` models of ``data`` as a mergeable :class:`ScoreState`.
+
+        Those detectors judge each record against the whole corpus, so per-batch calls cannot
+        score on their own: workers sketch their partitions (labelled by ``shard`` and
+        ``first_row``), the states ship as bytes (``to_bytes``, or pickle) and ``merge`` in
+        input order, and :meth:`finish_scores` on the merged state gives what one audit of all
+        the data gives.
+        """
+        return self._inner.score_sketch(_arrow_input(data), shard=shard, first_row=first_row)
+
+    def finish_scores(self, state: "ScoreState", *, dedup: Optional["DedupState"] = None) -> "ScoreResult":
+        """Findings, ``records`` (with ``poison_score`` / ``outlier_score``) and the poison and
+        outlier summary of a merged :class:`ScoreState`. With ``dedup`` (the
+        :meth:`sketch` state of the same records, merged in the same order), near-duplicates
+        with different labels are reported too (``LABEL_CONFLICT``)."""
+        findings, records, summary = self._inner.finish_scores(state, dedup)
+        return ScoreResult(findings, records, json.loads(summary))
 
     def redact(self, data: Any, mode: str = "tag", *, shard: str = "<memory>") -> pa.Table:
         """``data`` with every finding in the text column replaced, as a pyarrow Table.
@@ -340,6 +362,19 @@ class Index:
             f"Index({h['values']} values, {h['windows']} windows of {h['window_tokens']} words, "
             f"{h['bloom_bits'] // 8 / 1e6:.1f} MB filter at fp-rate {h['fp_rate']:g})"
         )
+
+
+class ScoreResult:
+    """What a finished :class:`ScoreState` found: ``findings`` and ``records`` (pyarrow Tables,
+    the columns of an audit's) and ``summary`` (dict: ``records``, ``poison``, ``outliers``)."""
+
+    def __init__(self, findings: pa.Table, records: pa.Table, summary: dict):
+        self.findings = findings
+        self.records = records
+        self.summary = summary
+
+    def __repr__(self) -> str:
+        return f"<ScoreResult {self.summary['records']} records, {self.findings.num_rows} findings>"
 
 
 class AuditResult:

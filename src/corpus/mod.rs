@@ -1,12 +1,14 @@
 //! Mergeable corpus state: built from many batches, on many threads or machines, combined with
 //! [`CorpusStats::merge`]. Pure: no IO.
 
+pub(crate) mod codec;
 pub mod dedup;
 mod dedup_arrow;
 pub mod index;
 pub mod memo;
 pub mod outlier;
 pub mod poison;
+pub mod scores;
 
 pub use dedup_arrow::STATE_FORMAT as DEDUP_STATE_FORMAT;
 

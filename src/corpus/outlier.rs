@@ -4,7 +4,9 @@
 use ndarray::{Array1, Array2, Axis};
 use serde::Serialize;
 
+use super::codec::{Codec, Dec, Enc};
 use crate::detect::outlier::{Features, FEATURES};
+use crate::Result;
 
 /// z-scores are clipped to this before the covariance is estimated (outliers must not shape
 /// the metric that finds them)...
@@ -12,20 +14,70 @@ const WINSOR: f64 = 4.0;
 /// ...and to this when a record is scored.
 const CLIP: f64 = 30.0;
 
-/// Per-record features of a whole audit, in input order.
-#[derive(Debug, Clone, Default)]
+/// Per-record features of a run of records (a batch, a worker's share or a whole audit), in
+/// input order; states of consecutive runs [`merge`](Self::merge) into their union's.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct OutlierState {
     pub rows: Vec<Features>,
     /// Records with no text: not scored.
     pub missing: Vec<bool>,
 }
 
+/// Format of [`OutlierState::to_bytes`]; bumped whenever its layout changes.
+pub const STATE_FORMAT: u32 = 1;
+const STATE_MAGIC: &[u8; 8] = b"SGOUTLR\0";
+
 impl OutlierState {
-    pub fn append(&mut self, rows: Vec<Option<Features>>) {
-        for r in rows {
-            self.missing.push(r.is_none());
-            self.rows.push(r.unwrap_or_default());
+    pub fn push(&mut self, row: Option<Features>) {
+        self.missing.push(row.is_none());
+        self.rows.push(row.unwrap_or_default());
+    }
+
+    /// Appends the records of `b`, which follow this state's in input order.
+    pub fn merge(&mut self, b: OutlierState) {
+        self.rows.extend(b.rows);
+        self.missing.extend(b.missing);
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The state as bytes: magic, format, then the rows and which are missing (see `codec`).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut e = Enc(STATE_MAGIC.to_vec());
+        STATE_FORMAT.put(&mut e);
+        self.rows.put(&mut e);
+        self.missing.put(&mut e);
+        e.0
+    }
+
+    /// Reads what [`to_bytes`](Self::to_bytes) wrote; anything else is a clear error.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let mut d = Dec::new(bytes, "outlier state");
+        if bytes.len() < 12 || &bytes[..8] != STATE_MAGIC {
+            return Err(d.error("wrong magic bytes"));
         }
+        d = Dec::new(&bytes[8..], "outlier state");
+        let format = u32::get(&mut d)?;
+        if format != STATE_FORMAT {
+            return Err(d.error(format!(
+                "format {format}, this version reads format {STATE_FORMAT}"
+            )));
+        }
+        let s = Self {
+            rows: Vec::get(&mut d)?,
+            missing: Vec::get(&mut d)?,
+        };
+        if s.rows.len() != s.missing.len() {
+            return Err(d.error("features and missing flags differ in length"));
+        }
+        d.finish()?;
+        Ok(s)
     }
 }
 
@@ -192,7 +244,22 @@ mod tests {
         }
         rows.push(Some([10.0, 4.5, 0.05, 0.9, 0.1, 0.0, 2.0, 0.0, 0.01, 0.1]));
         rows.push(None);
-        s.append(rows);
+        let cut = rows.len() / 3;
+        let mut tail = OutlierState::default();
+        for (i, r) in rows.into_iter().enumerate() {
+            if i < cut {
+                s.push(r)
+            } else {
+                tail.push(r)
+            }
+        }
+        // Halves merged through bytes are the state of the whole.
+        let mut s = OutlierState::from_bytes(&s.to_bytes()).unwrap();
+        s.merge(OutlierState::from_bytes(&tail.to_bytes()).unwrap());
+        assert_eq!(s.len(), 202);
+        let bytes = s.to_bytes();
+        assert!(OutlierState::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+        assert!(OutlierState::from_bytes(b"SGPOISN\0\x01\0\0\0").is_err());
         let o = s.finish();
         let best = (0..o.scores.len())
             .max_by(|&a, &b| o.distance[a].total_cmp(&o.distance[b]))

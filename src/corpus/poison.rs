@@ -14,7 +14,11 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::detect::poison::{Candidate, Instruction, LabelDoc, MAX_GRAM};
+use super::codec::{codec_struct, Codec, Dec, Enc};
+use crate::detect::poison::{
+    Candidate, Entity, Instruction, LabelDoc, Piece, PromptGram, MAX_GRAM,
+};
+use crate::Result;
 
 /// `[poison]` settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -213,23 +217,58 @@ pub struct InstructionSignal {
     pub prompt: Box<str>,
 }
 
-/// What one batch contributes.
-#[derive(Debug, Clone, Default)]
-pub struct PoisonBatch {
+/// The poisoning signals of a run of records (a batch, a shard, a worker's share or a whole
+/// audit), records numbered from 0 in input order. States of consecutive runs
+/// [`merge`](Self::merge) into the state of their union, in one process or, through
+/// [`to_bytes`](Self::to_bytes), across workers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PoisonState {
     pub records: u64,
-    /// Token frequencies of the batch.
+    /// Token frequencies.
     pub tokens: CountMin,
     pub bursts: Vec<BurstSignal>,
     pub instructions: Vec<InstructionSignal>,
     /// `(record, score)` of records with a prompt injection.
     pub injections: Vec<(u64, f32)>,
-    /// Labelled records: label and words.
-    pub labels: Vec<(u64, Box<str>, LabelDoc)>,
+    pub label_names: Vec<Box<str>>,
+    /// `(record, label index, words)` of labelled records.
+    pub labels: Vec<(u64, u16, LabelDoc)>,
     /// The text of each response entity (`Entity::hash`), as first seen.
     pub entity_names: HashMap<u64, Box<str>>,
 }
 
-impl PoisonBatch {
+/// Format of [`PoisonState::to_bytes`]; bumped whenever its layout changes.
+pub const STATE_FORMAT: u32 = 1;
+const STATE_MAGIC: &[u8; 8] = b"SGPOISN\0";
+/// Compression level of serialized state (mostly the count-min sketch's zeros).
+const STATE_ZSTD_LEVEL: i32 = 1;
+
+impl PoisonState {
+    /// An empty state for `records` records.
+    pub fn new(records: u64) -> Self {
+        Self {
+            records,
+            ..Self::default()
+        }
+    }
+
+    /// Keeps record `record`'s label and words.
+    pub fn push_label(&mut self, record: u64, label: &str, doc: LabelDoc) {
+        let l = self.label_index(label);
+        self.labels.push((record, l, doc));
+    }
+
+    fn label_index(&mut self, label: &str) -> u16 {
+        let l = match self.label_names.iter().position(|n| &**n == label) {
+            Some(l) => l,
+            None => {
+                self.label_names.push(label.into());
+                self.label_names.len() - 1
+            }
+        };
+        l.min(u16::MAX as usize) as u16
+    }
+
     /// Keeps record `record`'s prompt/response signals, and the text of its response's names.
     pub fn push_instruction(
         &mut self,
@@ -249,24 +288,9 @@ impl PoisonBatch {
             prompt: prompt.into(),
         });
     }
-}
 
-/// The state of a whole audit; `append` batches in input order.
-#[derive(Debug, Clone, Default)]
-pub struct PoisonState {
-    pub records: u64,
-    pub tokens: CountMin,
-    pub bursts: Vec<BurstSignal>,
-    pub instructions: Vec<InstructionSignal>,
-    pub injections: Vec<(u64, f32)>,
-    pub label_names: Vec<Box<str>>,
-    /// `(record, label index, words)` of labelled records.
-    pub labels: Vec<(u64, u16, LabelDoc)>,
-    pub entity_names: HashMap<u64, Box<str>>,
-}
-
-impl PoisonState {
-    pub fn append(&mut self, b: PoisonBatch) {
+    /// Appends the records of `b`, which follow this state's in input order.
+    pub fn merge(&mut self, b: PoisonState) {
         let base = self.records;
         self.tokens.merge(&b.tokens);
         self.bursts.extend(b.bursts.into_iter().map(|mut s| {
@@ -280,23 +304,161 @@ impl PoisonState {
             }));
         self.injections
             .extend(b.injections.into_iter().map(|(r, s)| (r + base, s)));
-        for (r, label, doc) in b.labels {
-            let l = match self.label_names.iter().position(|n| *n == label) {
-                Some(l) => l,
-                None => {
-                    self.label_names.push(label);
-                    self.label_names.len() - 1
-                }
-            };
-            self.labels
-                .push((r + base, l.min(u16::MAX as usize) as u16, doc));
-        }
+        let labels: Vec<u16> = b.label_names.iter().map(|n| self.label_index(n)).collect();
+        self.labels.extend(
+            b.labels
+                .into_iter()
+                .map(|(r, l, doc)| (r + base, labels[l as usize], doc)),
+        );
         for (h, name) in b.entity_names {
             self.entity_names.entry(h).or_insert(name);
         }
         self.records += b.records;
     }
+
+    /// The state as bytes: magic, format, then the zstd-compressed fields (see `codec`).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut e = Enc::default();
+        self.records.put(&mut e);
+        self.tokens.put(&mut e);
+        self.bursts.put(&mut e);
+        self.instructions.put(&mut e);
+        self.injections.put(&mut e);
+        self.label_names.put(&mut e);
+        self.labels.put(&mut e);
+        let mut names: Vec<(u64, Box<str>)> = self
+            .entity_names
+            .iter()
+            .map(|(&h, n)| (h, n.clone()))
+            .collect();
+        names.sort_unstable_by_key(|&(h, _)| h);
+        names.put(&mut e);
+        let mut out = STATE_MAGIC.to_vec();
+        out.extend_from_slice(&STATE_FORMAT.to_le_bytes());
+        // Compressing a byte buffer in memory does not fail.
+        out.extend(zstd::bulk::compress(&e.0, STATE_ZSTD_LEVEL).unwrap_or_default());
+        out
+    }
+
+    /// Reads what [`to_bytes`](Self::to_bytes) wrote; anything else is a clear error.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let what = "poison state";
+        let head = Dec::new(bytes, what);
+        if bytes.len() < 12 || &bytes[..8] != STATE_MAGIC {
+            return Err(head.error("wrong magic bytes"));
+        }
+        let format = u32::from_le_bytes(bytes[8..12].try_into().expect("4"));
+        if format != STATE_FORMAT {
+            return Err(head.error(format!(
+                "format {format}, this version reads format {STATE_FORMAT}"
+            )));
+        }
+        let raw = decompress(&bytes[12..]).map_err(|e| head.error(e))?;
+        let mut d = Dec::new(&raw, what);
+        let mut s = Self {
+            records: u64::get(&mut d)?,
+            tokens: <CountMin as Codec>::get(&mut d)?,
+            bursts: Vec::get(&mut d)?,
+            instructions: Vec::get(&mut d)?,
+            injections: Vec::get(&mut d)?,
+            label_names: Vec::get(&mut d)?,
+            labels: Vec::get(&mut d)?,
+            entity_names: HashMap::new(),
+        };
+        let names: Vec<(u64, Box<str>)> = Vec::get(&mut d)?;
+        s.entity_names.extend(names);
+        let in_range = s
+            .bursts
+            .iter()
+            .map(|b| b.record)
+            .chain(s.instructions.iter().map(|i| i.record))
+            .chain(s.injections.iter().map(|i| i.0))
+            .chain(s.labels.iter().map(|l| l.0))
+            .all(|r| r < s.records);
+        if !in_range {
+            return Err(d.error("a record number is beyond the state's records"));
+        }
+        if s.labels.iter().any(|l| l.1 as usize >= s.label_names.len()) {
+            return Err(d.error("a label index is beyond the state's labels"));
+        }
+        d.finish()?;
+        Ok(s)
+    }
 }
+
+/// Decompresses serialized state.
+pub(crate) fn decompress(bytes: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    let mut reader = zstd::stream::read::Decoder::new(bytes).map_err(|e| e.to_string())?;
+    std::io::Read::read_to_end(&mut reader, &mut out)
+        .map_err(|e| format!("compressed bytes: {e}"))?;
+    Ok(out)
+}
+
+impl Codec for CountMin {
+    const MIN_SIZE: usize = 8;
+    fn put(&self, e: &mut Enc) {
+        self.counts.put(e);
+    }
+    fn get(d: &mut Dec<'_>) -> Result<Self> {
+        let counts: Vec<u16> = Vec::get(d)?;
+        if counts.len() != 1 << CM_BITS {
+            return Err(d.error(format!(
+                "a count-min sketch of {} counters, this version uses {}",
+                counts.len(),
+                1u32 << CM_BITS
+            )));
+        }
+        Ok(Self { counts })
+    }
+}
+
+codec_struct!(Candidate {
+    hash: u64,
+    tokens: [u64; MAX_GRAM],
+    words: u8,
+    len: u8,
+    start: u32,
+    end: u32,
+    next: u64
+});
+codec_struct!(Located { c: Candidate, start_char: u32, end_char: u32, text: Box<str> });
+codec_struct!(Reach {
+    hash: u64,
+    start: u32,
+    end: u32,
+    start_char: u32,
+    end_char: u32
+});
+codec_struct!(BurstSignal { record: u64, jump: f32, start: u32, end: u32, start_char: u32, end_char: u32, candidates: Vec<Located>, reach: Vec<Reach> });
+codec_struct!(PromptGram {
+    hash: u64,
+    start: u32,
+    end: u32,
+    grounded: bool,
+    wordy: bool
+});
+codec_struct!(Entity {
+    hash: u64,
+    start: u32,
+    end: u32,
+    start_char: u32,
+    end_char: u32,
+    sentence: u16,
+    initial: bool,
+    grounded: bool,
+    sentence_hash: u64
+});
+codec_struct!(Instruction { response: u64, prompt: u64, grams: Vec<PromptGram>, entities: Vec<Entity>, context: Vec<(u32, u16)> });
+codec_struct!(InstructionSignal { record: u64, sig: Instruction, prompt: Box<str> });
+codec_struct!(Piece {
+    hash: u64,
+    start: u32,
+    end: u32,
+    start_char: u32,
+    end_char: u32
+});
+codec_struct!(LabelDoc { words: Vec<Piece>, sentences: Vec<Piece>, head: Box<str> });
 
 /// A ranked trigger candidate, for the summary.
 #[derive(Debug, Clone, Serialize)]
@@ -1475,7 +1637,6 @@ mod tests {
         let topic_words =
             |t: usize| -> Vec<String> { (0..12).map(|w| format!("topic{t}word{w}")).collect() };
         let mut state = PoisonState::default();
-        let mut batch = PoisonBatch::default();
         let mut planted = Vec::new();
         for r in 0..2000u64 {
             let t = next(10);
@@ -1494,10 +1655,9 @@ mod tests {
             }
             let prompt = format!("what is item{r} of {}?", words[next(12)]);
             let sig = crate::detect::poison::instruction(&prompt, &response, &mut vec![]);
-            batch.push_instruction(r, &prompt, &response, sig);
+            state.push_instruction(r, &prompt, &response, sig);
         }
-        batch.records = 2000;
-        state.append(batch);
+        state.records = 2000;
         let out = state.finish(&PoisonConfig::default(), None);
         let names: Vec<&str> = out
             .candidates
