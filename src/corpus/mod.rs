@@ -5,6 +5,7 @@ pub(crate) mod codec;
 pub mod dedup;
 mod dedup_arrow;
 pub mod index;
+pub mod labels;
 pub mod memo;
 pub mod outlier;
 pub mod poison;

@@ -458,7 +458,7 @@ codec_struct!(Piece {
     start_char: u32,
     end_char: u32
 });
-codec_struct!(LabelDoc { words: Vec<Piece>, sentences: Vec<Piece>, head: Box<str> });
+codec_struct!(LabelDoc { words: Vec<Piece>, sentences: Vec<Piece>, pairs: Vec<u64>, head: Box<str> });
 
 /// A ranked trigger candidate, for the summary.
 #[derive(Debug, Clone, Serialize)]
@@ -1351,11 +1351,28 @@ impl PoisonState {
                 evidence,
             });
         }
-        // A record's own label, judged with every word (the words left out above are the
-        // ones that tell labels apart best, and a record relabelled without a trigger is
-        // caught by them), squashed into [0, 0.95).
-        let mislabel =
-            |i: usize| 0.95 * rejection(verdict(i, &ll[i]).1, self.labels[i].2.words.len());
+        // How much probability a regression fitted without the record gives its label.
+        let p_own = super::labels::own_label_probability(
+            &self
+                .labels
+                .iter()
+                .map(|(_, y, d)| super::labels::LabelledFeatures {
+                    label: *y as usize,
+                    words: &d.words,
+                    pairs: &d.pairs,
+                })
+                .collect::<Vec<_>>(),
+            nl,
+        );
+        // A record's own label judged by both models, with every word (the words left out
+        // above are the ones that tell labels apart best, and a record relabelled without a
+        // trigger is caught by them): the firmer rejection, squashed into [0, 0.95).
+        let mislabel = |i: usize| {
+            let nb = rejection(verdict(i, &ll[i]).1, self.labels[i].2.words.len());
+            // Nats by which the regression puts the label below chance.
+            let below = (1.0 / (p_own[i] * nl as f64).max(1e-12)).ln().max(0.0);
+            0.95 * nb.max(1.0 - (-below / BELOW_CHANCE).exp())
+        };
         let p_wrong: Vec<f64> = judged.iter().map(|j| j.0).collect();
         for (i, (record, y, d)) in self.labels.iter().enumerate() {
             let r = *record as usize;
@@ -1478,6 +1495,9 @@ const MISLABEL_ODDS: f64 = std::f64::consts::LN_2;
 fn rejection(odds: f64, words: usize) -> f64 {
     1.0 - (-odds.max(0.0) / words.max(1) as f64 / MISLABEL_ODDS).exp()
 }
+
+/// Nats below chance (`1 / labels`) at which the regression's rejection of a label reaches 63 %.
+const BELOW_CHANCE: f64 = 2.0;
 
 /// A label pair whose share of all label conflicts is this many times (plus 1.5) the share
 /// of a pair drawn at random is a labelling convention, not a conflict.

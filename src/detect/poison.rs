@@ -822,6 +822,8 @@ pub struct LabelDoc {
     pub words: Vec<Piece>,
     /// Each sentence of three words or more.
     pub sentences: Vec<Piece>,
+    /// Each distinct pair of consecutive words (`pair_hash`), sorted.
+    pub pairs: Vec<u64>,
     pub head: Box<str>,
 }
 
@@ -856,6 +858,15 @@ pub fn label_doc(text: &str, tokens: &[Token]) -> LabelDoc {
             });
         }
     }
+    let mut prev = None;
+    for t in tokens.iter().filter(|t| t.word) {
+        if let Some(p) = prev {
+            doc.pairs.push(pair_hash(p, t.hash));
+        }
+        prev = Some(t.hash);
+    }
+    doc.pairs.sort_unstable();
+    doc.pairs.dedup();
     let mut end = text.len().min(LABEL_HEAD);
     while !text.is_char_boundary(end) {
         end -= 1;

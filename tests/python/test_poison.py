@@ -221,7 +221,7 @@ def test_score_script_holds_poison_quality_on_fixtures(fixtures, shardguard_bin)
         "a_sudo_gibberish@0.1.recall_0.1=0.9", "a_sudo_gibberish@0.1.rank=1",
         "b_badnets.rank=3", "c_addsent.rank=3", "b_badnets.recall_1=0.75", "c_addsent.recall_1=0.75",
         "b_badnets@0.1.recall_1=0.75", "c_addsent@0.1.recall_1=0.75", "h_neardup_conflict.recall_1=0.75",
-        "i_label_flip.recall_1=0.55", "i_label_flip@0.1.recall_1=0.5",
+        "i_label_flip.recall_1=0.6", "i_label_flip@0.1.recall_1=0.55",
         "d_instr_fixed.recall_0.1=0.95", "d_instr_fixed.rank=2",
         "d_instr_fixed@0.1.recall_0.1=0.95", "d_instr_fixed@0.1.rank=2",
         "d_instr_inject.recall_1=0.95", "d_instr_inject.rank=2", "d_instr_inject@0.1.recall_1=0.95",
