@@ -1042,7 +1042,8 @@ const ALPHA: f64 = 0.5;
 
 impl PoisonState {
     /// Label-aware checks: a naive Bayes model of label given words, fitted on the corpus and
-    /// applied to each record with the record itself left out.
+    /// applied to each record with the record itself left out, and a cross-fitted softmax
+    /// regression (`labels`) for how much each record's own label is believed.
     /// - A record whose words point to another label than its own is likely mislabelled.
     /// - A word or sentence is a label trigger when its documents nearly all carry one label
     ///   while the rest of their words point elsewhere (a topic's own words point to the label
@@ -1367,11 +1368,14 @@ impl PoisonState {
         // A record's own label judged by both models, with every word (the words left out
         // above are the ones that tell labels apart best, and a record relabelled without a
         // trigger is caught by them): the firmer rejection, squashed into [0, 0.95).
-        let mislabel = |i: usize| {
-            let nb = rejection(verdict(i, &ll[i]).1, self.labels[i].2.words.len());
+        let lr_reject = |i: usize| {
             // Nats by which the regression puts the label below chance.
             let below = (1.0 / (p_own[i] * nl as f64).max(1e-12)).ln().max(0.0);
-            0.95 * nb.max(1.0 - (-below / BELOW_CHANCE).exp())
+            1.0 - (-below / BELOW_CHANCE).exp()
+        };
+        let mislabel = |i: usize| {
+            let nb = rejection(verdict(i, &ll[i]).1, self.labels[i].2.words.len());
+            0.95 * nb.max(lr_reject(i))
         };
         let p_wrong: Vec<f64> = judged.iter().map(|j| j.0).collect();
         for (i, (record, y, d)) in self.labels.iter().enumerate() {
@@ -1437,9 +1441,8 @@ impl PoisonState {
                 *pairs.entry(pair(i, j)).or_default() += 1;
             }
             let total = conflicts.len() as f64;
-            // How much more record `me`'s words (the model without it) favour its own label
-            // than the other copy's. The copies' words are nearly the same, so the copy whose
-            // label the rest of the corpus supports less is the likely flipped one.
+            // How much more record `me`'s words (naive Bayes without it) favour its own label
+            // than the other copy's (reported as `label_margin`).
             let margin = |me: usize, them: usize| {
                 let (a, b) = (self.labels[me].1 as usize, self.labels[them].1 as usize);
                 ll[me][a] - ll[me][b]
@@ -1450,7 +1453,10 @@ impl PoisonState {
                 let excess = share * (nl * (nl - 1) / 2) as f64;
                 let rarity = (1.0 - (excess - 1.5) / CONVENTION_EXCESS).clamp(0.0, 1.0);
                 let (mi, mj) = (margin(i, j), margin(j, i));
-                for (me, them, m, flipped) in [(i, j, mi, mi <= mj), (j, i, mj, mi > mj)] {
+                // The copies' words are nearly the same: the flipped one is the one whose
+                // label the regression (fitted without it) believes less.
+                let fi = p_own[i] <= p_own[j];
+                for (me, them, m, flipped) in [(i, j, mi, fi), (j, i, mj, !fi)] {
                     let rec = self.labels[me].0;
                     out.findings.push(RecordFinding {
                         record: rec,
@@ -1473,7 +1479,7 @@ impl PoisonState {
                         // How far its own words reject its label for the other copy's: a
                         // copy relabelled at random is rejected; two sections sharing a
                         // description are not.
-                        let unfit = rejection(-m, self.labels[me].2.words.len());
+                        let unfit = rejection(-m, self.labels[me].2.words.len()).max(lr_reject(me));
                         *s = s.max(rarity * (0.3 + 0.65 * unfit));
                     }
                 }
