@@ -135,7 +135,7 @@ def test_fresh_label_flips_and_relabelled_copies_are_found(fixtures, tmp_path):
         other = rng.choice([l for l in labels if l != rows[i]["label"]])
         rows.append({"text": " ".join(words), "label": other, "poison": "copy"})
     res, scores = audit(tmp_path, rows, detectors=["poison", "dedup"], label_column="label")
-    for kind, bound in (("flip", 0.45), ("copy", 0.7)):
+    for kind, bound in (("flip", 0.5), ("copy", 0.75)):
         rows_k = [(s, r["poison"] == kind) for s, r in zip(scores, rows) if r["poison"] in ("", kind)]
         got = recall_at([s for s, _ in rows_k], [p for _, p in rows_k], 0.01)
         assert got >= bound, (kind, got)
