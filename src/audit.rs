@@ -17,8 +17,8 @@ use crate::corpus::poison::PoisonState;
 use crate::corpus::{CorpusStats, Count};
 use crate::detect::DetectorId;
 use crate::finalize::{
-    dedup_outputs, poison_outputs, DedupSummary, KeptOf, MemoFinalizer, MemoSummary,
-    OutlierSummary, PoisonSummary,
+    dedup_outputs, poison_outputs, DedupSummary, MemoFinalizer, MemoSummary, OutlierSummary,
+    PoisonSummary,
 };
 use crate::hash::{Key, KeySource};
 use crate::scan::{BatchResult, ScanConfig, Scanner};
@@ -817,18 +817,11 @@ fn run_with(
     let mut poison_summary = None;
     let mut outlier_summary = None;
     if poison_on || outlier_on {
-        let kept_of = |r: u64| {
-            clusters
-                .as_ref()
-                .and_then(|c| c.info.get(r as usize).copied().flatten())
-                .map(|d| u64::from(d.kept))
-        };
-        let kept_of: Option<KeptOf<'_>> = clusters.as_ref().map(|_| &kept_of as _);
         let out = with_stats(&mut states, |stats| {
             poison_outputs(
                 poison_on.then_some(poison),
                 outlier_on.then_some(outlier),
-                kept_of,
+                clusters.as_ref(),
                 &held,
                 &opts.scan,
                 stats,

@@ -623,20 +623,19 @@ const OUTLIERS_REPORTED: f64 = 0.001;
 /// Outlier score from which a record may be reported.
 const OUTLIER_SCORE: f64 = 0.999_999;
 
-/// The kept copy of a duplicate record (`None`: not a duplicate), by global record number.
-pub type KeptOf<'a> = &'a (dyn Fn(u64) -> Option<u64> + Sync);
-
 /// Finishes the poison and outlier models (in parallel), builds their findings and fills
 /// `poison_score` / `outlier_score` of `records` (every record the models saw, in order).
-/// Label conflicts are looked for among duplicates when `kept_of` is given (dedup ran).
+/// Label conflicts are looked for among duplicates when dedup ran (`clusters`).
 pub fn poison_outputs(
     poison: Option<PoisonState>,
     outlier: Option<OutlierState>,
-    kept_of: Option<KeptOf<'_>>,
+    clusters: Option<&Clusters>,
     records: &[(usize, RecordBatch)],
     scan: &ScanConfig,
     stats: &mut [CorpusStats],
 ) -> PoisonOutputs {
+    let kept_of = |r: u64| clusters.and_then(|c| c.kept_of(r));
+    let kept_of: Option<&(dyn Fn(u64) -> Option<u64> + Sync)> = clusters.map(|_| &kept_of as _);
     let (poison, outlier) = rayon::join(
         || poison.map(|p| p.finish(&scan.rules.poison, kept_of)),
         || outlier.map(|o| o.finish()),

@@ -18,7 +18,7 @@ use crate::corpus::poison::PoisonState;
 use crate::corpus::scores::ScoreState;
 use crate::detect::dedup::DedupConfig;
 use crate::detect::DetectorId;
-use crate::finalize::{poison_outputs, KeptOf};
+use crate::finalize::poison_outputs;
 use crate::hash::{Key, KeySource};
 use crate::rules::RulesConfig;
 use crate::scan::{ScanConfig, Scanner};
@@ -255,21 +255,17 @@ impl _Auditor {
         shard: String,
         first_row: i64,
     ) -> PyResult<PyDedupState> {
-        let reader = arrow_input(data, "sketch")?.into_reader()?;
-        let cols = self
-            .scanner
-            .resolve_columns(&reader.schema(), &shard)
-            .map_err(to_py)?;
-        let scanner = self.scanner.clone();
+        let input = arrow_input(data, "sketch")?;
+        let parts = self.per_batch(
+            py,
+            &self.scanner,
+            input,
+            &shard,
+            first_row,
+            |row, b, cols| self.scanner.sketch(&shard, row, b, cols),
+        )?;
         let index = py
             .detach(|| -> Result<_, Error> {
-                let batches = numbered_batches(reader, &shard, first_row)?;
-                let parts = self.install(|| {
-                    batches
-                        .par_iter()
-                        .map(|(row, b)| scanner.sketch(&shard, *row, b, &cols))
-                        .collect::<Result<Vec<_>, _>>()
-                })?;
                 let mut index = DedupIndex::default();
                 for p in &parts {
                     index.append(p)?;
@@ -296,37 +292,30 @@ impl _Auditor {
                 "a score state needs the poison or outlier detector",
             ));
         }
-        let reader = arrow_input(data, "score_sketch")?.into_reader()?;
-        let cols = self
-            .scanner
-            .resolve_columns(&reader.schema(), &shard)
-            .map_err(to_py)?;
-        let scanner = self.scanner.clone();
-        let state = py
-            .detach(|| -> Result<_, Error> {
-                let batches = numbered_batches(reader, &shard, first_row)?;
-                let parts = self.install(|| {
-                    batches
-                        .par_iter()
-                        .map(|(row, b)| scanner.scan(&shard, *row, b, &cols))
-                        .collect::<Result<Vec<_>, _>>()
-                })?;
-                let mut state = ScoreState {
-                    poison: on(DetectorId::Poison).then(PoisonState::default),
-                    outlier: on(DetectorId::Outlier).then(OutlierState::default),
-                    ..ScoreState::default()
-                };
-                for p in parts {
-                    state.merge(ScoreState {
-                        rows: vec![p.records],
-                        stats: p.stats,
-                        poison: p.poison,
-                        outlier: p.outlier,
-                    })?;
-                }
-                Ok(state)
-            })
-            .map_err(to_py)?;
+        let input = arrow_input(data, "score_sketch")?;
+        let parts = self.per_batch(
+            py,
+            &self.scanner,
+            input,
+            &shard,
+            first_row,
+            |row, b, cols| self.scanner.scan(&shard, row, b, cols),
+        )?;
+        let mut state = ScoreState {
+            poison: on(DetectorId::Poison).then(PoisonState::default),
+            outlier: on(DetectorId::Outlier).then(OutlierState::default),
+            ..ScoreState::default()
+        };
+        for p in parts {
+            state
+                .merge(ScoreState {
+                    rows: vec![p.records],
+                    stats: p.stats,
+                    poison: p.poison,
+                    outlier: p.outlier,
+                })
+                .map_err(to_py)?;
+        }
         Ok(PyScoreState { state })
     }
 
@@ -346,20 +335,13 @@ impl _Auditor {
             None => None,
         };
         let out = py.detach(|| {
-            let kept_of = |r: u64| {
-                clusters
-                    .as_ref()
-                    .and_then(|c| c.info.get(r as usize).copied().flatten())
-                    .map(|d| u64::from(d.kept))
-            };
-            let kept_of: Option<KeptOf<'_>> = clusters.as_ref().map(|_| &kept_of as _);
             let held: Vec<(usize, RecordBatch)> = s.rows.iter().map(|b| (0, b.clone())).collect();
             let mut stats = [s.stats.clone()];
             let out = self.install(|| {
                 poison_outputs(
                     s.poison.clone(),
                     s.outlier.clone(),
-                    kept_of,
+                    clusters.as_ref(),
                     &held,
                     &self.opts.scan,
                     &mut stats,
@@ -567,6 +549,33 @@ impl _Auditor {
         Ok(py.detach(|| self.install(|| dedup.cluster(&cfg))))
     }
 
+    /// `f(first row, batch, columns)` of every batch of `input` (columns resolved by `scanner`),
+    /// batches in parallel, the GIL released.
+    fn per_batch<T: Send>(
+        &self,
+        py: Python<'_>,
+        scanner: &Scanner,
+        input: AnyRecordBatch,
+        shard: &str,
+        first_row: i64,
+        f: impl Fn(i64, &RecordBatch, &crate::scan::Columns) -> Result<T, Error> + Sync,
+    ) -> PyResult<Vec<T>> {
+        let reader = input.into_reader()?;
+        let cols = scanner
+            .resolve_columns(&reader.schema(), shard)
+            .map_err(to_py)?;
+        py.detach(|| -> Result<_, Error> {
+            let batches = numbered_batches(reader, shard, first_row)?;
+            self.install(|| {
+                batches
+                    .par_iter()
+                    .map(|(row, b)| f(*row, b, &cols))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+        })
+        .map_err(to_py)
+    }
+
     /// `(findings, records)` of Arrow data scanned by `scanner`, batches in parallel, the GIL
     /// released.
     fn scan_with(
@@ -578,21 +587,10 @@ impl _Auditor {
         shard: &str,
         first_row: i64,
     ) -> PyResult<(Py<PyAny>, Py<PyAny>)> {
-        let reader = arrow_input(data, method)?.into_reader()?;
-        let cols = scanner
-            .resolve_columns(&reader.schema(), shard)
-            .map_err(to_py)?;
-        let results = py
-            .detach(|| -> Result<_, Error> {
-                let batches = numbered_batches(reader, shard, first_row)?;
-                self.install(|| {
-                    batches
-                        .par_iter()
-                        .map(|(row, b)| scanner.scan(shard, *row, b, &cols))
-                        .collect::<Result<Vec<_>, _>>()
-                })
-            })
-            .map_err(to_py)?;
+        let input = arrow_input(data, method)?;
+        let results = self.per_batch(py, scanner, input, shard, first_row, |row, b, cols| {
+            scanner.scan(shard, row, b, cols)
+        })?;
         let (findings, records): (Vec<_>, Vec<_>) =
             results.into_iter().map(|r| (r.findings, r.records)).unzip();
         Ok((

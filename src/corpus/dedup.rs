@@ -146,6 +146,12 @@ impl Clusters {
     pub fn is_kept(&self, i: usize) -> bool {
         self.info[i].is_none_or(|d| d.kept as usize == i)
     }
+
+    /// The kept copy of record `r` when it is a duplicate.
+    pub fn kept_of(&self, r: u64) -> Option<u64> {
+        let d = self.info.get(usize::try_from(r).ok()?).copied().flatten()?;
+        Some(u64::from(d.kept))
+    }
 }
 
 /// A verified pair `a < b`: `b` may join `a`'s cluster.
