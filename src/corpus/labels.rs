@@ -47,11 +47,18 @@ pub fn own_label_probability(docs: &[LabelledFeatures<'_>], labels: usize) -> Ve
             *df.entry(f).or_default() += 1;
         }
     }
+    // Frequent features first: the weights most updates touch share cache lines.
+    let mut kept: Vec<(u64, u32)> = df
+        .iter()
+        .filter(|(_, &c)| c >= 2)
+        .map(|(&f, &c)| (f, c))
+        .collect();
+    kept.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let mut index: HashMap64<u32> = HashMap64::default();
-    let mut idf = Vec::new();
-    for (f, c) in df.iter().filter(|(_, &c)| c >= 2) {
-        index.insert(*f, idf.len() as u32);
-        idf.push((((1 + n) as f32) / (1 + *c) as f32).ln() + 1.0);
+    let mut idf = Vec::with_capacity(kept.len());
+    for (f, c) in kept {
+        index.insert(f, idf.len() as u32);
+        idf.push((((1 + n) as f32) / (1 + c) as f32).ln() + 1.0);
     }
     drop(df);
     // Each record's features as (index, weight), unit length.
