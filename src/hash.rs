@@ -135,6 +135,16 @@ impl Key {
 }
 
 /// A 128-bit hash as 32 hex digits.
+/// Marsaglia's xorshift64: the next of a fixed sequence of pseudo-random numbers (`x` must not be
+/// 0). For reproducible shuffles and samples, never for anything secret.
+#[inline]
+pub fn xorshift(x: &mut u64) -> u64 {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *x
+}
+
 pub fn hex128(h: u128) -> String {
     format!("{h:032x}")
 }

@@ -10,6 +10,13 @@ use crate::{Error, Result};
 pub struct Enc(pub Vec<u8>);
 
 impl Enc {
+    /// A buffer opened with `magic` and `format`, read back by [`Dec::open`].
+    pub fn open(magic: &[u8; 8], format: u32) -> Self {
+        let mut e = Enc(magic.to_vec());
+        format.put(&mut e);
+        e
+    }
+
     /// Bytes with their length.
     pub fn bytes(&mut self, b: &[u8]) {
         (b.len() as u64).put(self);
@@ -28,8 +35,25 @@ impl<'a> Dec<'a> {
         Self { bytes, what }
     }
 
+    /// What [`Enc::open`] began, checked: the bytes after `magic` and `format`. Other magic
+    /// bytes or another format is a clear error.
+    pub fn open(bytes: &'a [u8], magic: &[u8; 8], format: u32, what: &'static str) -> Result<Self> {
+        if bytes.len() < 12 || &bytes[..8] != magic {
+            return Err(bad(what, "wrong magic bytes"));
+        }
+        let mut d = Dec::new(&bytes[8..], what);
+        let found = u32::get(&mut d)?;
+        if found != format {
+            return Err(bad(
+                what,
+                format!("format {found}, this version reads format {format}"),
+            ));
+        }
+        Ok(d)
+    }
+
     pub fn error(&self, message: impl std::fmt::Display) -> Error {
-        Error::Config(format!("not a shardguard {}: {message}", self.what))
+        bad(self.what, message)
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
@@ -51,6 +75,11 @@ impl<'a> Dec<'a> {
         }
     }
 
+    /// The bytes not read yet.
+    pub fn rest(&self) -> &'a [u8] {
+        self.bytes
+    }
+
     /// Bytes written by [`Enc::bytes`].
     pub fn bytes(&mut self) -> Result<&'a [u8]> {
         let n = self.len(1)?;
@@ -65,6 +94,11 @@ impl<'a> Dec<'a> {
             Err(self.error(format!("{} bytes left over", self.bytes.len())))
         }
     }
+}
+
+/// The error for bytes that are not a `what`.
+pub fn bad(what: &str, message: impl std::fmt::Display) -> Error {
+    Error::Config(format!("not a shardguard {what}: {message}"))
 }
 
 /// A value with a fixed binary layout.

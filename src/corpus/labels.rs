@@ -7,7 +7,7 @@
 use rayon::prelude::*;
 
 use crate::detect::poison::Piece;
-use crate::hash::HashMap64;
+use crate::hash::{xorshift, HashMap64};
 
 /// Folds of the cross-fitting: each record is judged by a model fitted on the other folds.
 const FOLDS: usize = 5;
@@ -34,9 +34,8 @@ impl LabelledFeatures<'_> {
 
 /// For every record, the probability the model fitted without its fold gives its own label.
 pub fn own_label_probability(docs: &[LabelledFeatures<'_>], labels: usize) -> Vec<f64> {
-    let folds = FOLDS;
     let n = docs.len();
-    if n < folds || labels < 2 {
+    if n < FOLDS || labels < 2 {
         return vec![1.0; n];
     }
     let all = LabelledFeatures::features;
@@ -76,13 +75,13 @@ pub fn own_label_probability(docs: &[LabelledFeatures<'_>], labels: usize) -> Ve
         })
         .collect();
     let width = idf.len();
-    let fits: Vec<Vec<(usize, f64)>> = (0..folds)
+    let fits: Vec<Vec<(usize, f64)>> = (0..FOLDS)
         .into_par_iter()
         .map(|fold| {
-            let train: Vec<usize> = (0..n).filter(|i| i % folds != fold).collect();
+            let train: Vec<usize> = (0..n).filter(|i| i % FOLDS != fold).collect();
             let m = Softmax::fit(&rows, docs, &train, width, labels, fold as u64);
             (0..n)
-                .filter(|i| i % folds == fold)
+                .filter(|i| i % FOLDS == fold)
                 .map(|i| (i, f64::from(m.probabilities(&rows[i])[docs[i].label])))
                 .collect()
         })
@@ -121,10 +120,7 @@ impl Softmax {
         for epoch in 0..EPOCHS {
             // Fisher-Yates with a fixed xorshift: the same fit on every run.
             for i in (1..order.len()).rev() {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                order.swap(i, (x % (i as u64 + 1)) as usize);
+                order.swap(i, (xorshift(&mut x) % (i as u64 + 1)) as usize);
             }
             let rate = RATE / (1.0 + epoch as f32);
             for &i in &order {
@@ -185,12 +181,7 @@ mod tests {
         // Three labels, each with its own words and a few shared ones; records 7 and 100 carry
         // label 0 with label 1's and label 2's words.
         let mut x = 7u64;
-        let mut next = move |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut next = move |n: u64| xorshift(&mut x) % n;
         let mut feats = Vec::new();
         let mut labels = Vec::new();
         for r in 0..300u64 {

@@ -49,8 +49,7 @@ impl OutlierState {
 
     /// The state as bytes: magic, format, then the rows and which are missing (see `codec`).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut e = Enc(STATE_MAGIC.to_vec());
-        STATE_FORMAT.put(&mut e);
+        let mut e = Enc::open(STATE_MAGIC, STATE_FORMAT);
         self.rows.put(&mut e);
         self.missing.put(&mut e);
         e.0
@@ -58,17 +57,7 @@ impl OutlierState {
 
     /// Reads what [`to_bytes`](Self::to_bytes) wrote; anything else is a clear error.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let mut d = Dec::new(bytes, "outlier state");
-        if bytes.len() < 12 || &bytes[..8] != STATE_MAGIC {
-            return Err(d.error("wrong magic bytes"));
-        }
-        d = Dec::new(&bytes[8..], "outlier state");
-        let format = u32::get(&mut d)?;
-        if format != STATE_FORMAT {
-            return Err(d.error(format!(
-                "format {format}, this version reads format {STATE_FORMAT}"
-            )));
-        }
+        let mut d = Dec::open(bytes, STATE_MAGIC, STATE_FORMAT, "outlier state")?;
         let s = Self {
             rows: Vec::get(&mut d)?,
             missing: Vec::get(&mut d)?,

@@ -333,8 +333,7 @@ impl PoisonState {
             .collect();
         names.sort_unstable_by_key(|&(h, _)| h);
         names.put(&mut e);
-        let mut out = STATE_MAGIC.to_vec();
-        out.extend_from_slice(&STATE_FORMAT.to_le_bytes());
+        let mut out = Enc::open(STATE_MAGIC, STATE_FORMAT).0;
         // Compressing a byte buffer in memory does not fail.
         out.extend(zstd::bulk::compress(&e.0, STATE_ZSTD_LEVEL).unwrap_or_default());
         out
@@ -343,17 +342,11 @@ impl PoisonState {
     /// Reads what [`to_bytes`](Self::to_bytes) wrote; anything else is a clear error.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let what = "poison state";
-        let head = Dec::new(bytes, what);
-        if bytes.len() < 12 || &bytes[..8] != STATE_MAGIC {
-            return Err(head.error("wrong magic bytes"));
-        }
-        let format = u32::from_le_bytes(bytes[8..12].try_into().expect("4"));
-        if format != STATE_FORMAT {
-            return Err(head.error(format!(
-                "format {format}, this version reads format {STATE_FORMAT}"
-            )));
-        }
-        let raw = decompress(&bytes[12..]).map_err(|e| head.error(e))?;
+        let head = Dec::open(bytes, STATE_MAGIC, STATE_FORMAT, what)?;
+        let mut raw = Vec::new();
+        zstd::stream::read::Decoder::new(head.rest())
+            .and_then(|mut z| std::io::Read::read_to_end(&mut z, &mut raw))
+            .map_err(|e| head.error(format!("compressed bytes: {e}")))?;
         let mut d = Dec::new(&raw, what);
         let mut s = Self {
             records: u64::get(&mut d)?,
@@ -384,15 +377,6 @@ impl PoisonState {
         d.finish()?;
         Ok(s)
     }
-}
-
-/// Decompresses serialized state.
-pub(crate) fn decompress(bytes: &[u8]) -> std::result::Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    let mut reader = zstd::stream::read::Decoder::new(bytes).map_err(|e| e.to_string())?;
-    std::io::Read::read_to_end(&mut reader, &mut out)
-        .map_err(|e| format!("compressed bytes: {e}"))?;
-    Ok(out)
 }
 
 impl Codec for CountMin {
@@ -1654,12 +1638,7 @@ mod tests {
         // Ten topics with their own words; topic 0's answers name its tool `Quorvane`. `Brandix`
         // is slipped into answers of every topic.
         let mut x = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move |n: usize| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % n as u64) as usize
-        };
+        let mut next = move |n: usize| (crate::hash::xorshift(&mut x) % n as u64) as usize;
         let topic_words =
             |t: usize| -> Vec<String> { (0..12).map(|w| format!("topic{t}word{w}")).collect() };
         let mut state = PoisonState::default();

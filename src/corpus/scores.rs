@@ -5,7 +5,7 @@
 
 use arrow::array::RecordBatch;
 
-use super::codec::{Codec, Dec, Enc};
+use super::codec::{bad, Dec, Enc};
 use super::outlier::OutlierState;
 use super::poison::PoisonState;
 use super::CorpusStats;
@@ -67,8 +67,7 @@ impl ScoreState {
     /// The state as bytes: magic, format, then the counts, poison and outlier state (each as
     /// its own `to_bytes`, empty when absent) and the rows as an Arrow IPC stream.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut e = Enc(STATE_MAGIC.to_vec());
-        STATE_FORMAT.put(&mut e);
+        let mut e = Enc::open(STATE_MAGIC, STATE_FORMAT);
         for part in [
             self.stats.to_bytes(),
             self.poison.as_ref().map_or_else(Vec::new, |p| p.to_bytes()),
@@ -84,17 +83,7 @@ impl ScoreState {
 
     /// Reads what [`to_bytes`](Self::to_bytes) wrote; anything else is a clear error.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let mut d = Dec::new(bytes, WHAT);
-        if bytes.len() < 12 || &bytes[..8] != STATE_MAGIC {
-            return Err(d.error("wrong magic bytes"));
-        }
-        d = Dec::new(&bytes[8..], WHAT);
-        let format = u32::get(&mut d)?;
-        if format != STATE_FORMAT {
-            return Err(d.error(format!(
-                "format {format}, this version reads format {STATE_FORMAT}"
-            )));
-        }
+        let mut d = Dec::open(bytes, STATE_MAGIC, STATE_FORMAT, WHAT)?;
         let (stats, poison, outlier, rows) = (d.bytes()?, d.bytes()?, d.bytes()?, d.bytes()?);
         let s = Self {
             stats: CorpusStats::from_bytes(stats)?,
@@ -111,7 +100,7 @@ impl ScoreState {
         if s.poison.as_ref().is_some_and(|p| p.records as usize != n)
             || s.outlier.as_ref().is_some_and(|o| o.len() != n)
         {
-            return Err(Dec::new(&[], WHAT).error("its models and rows count different records"));
+            return Err(bad(WHAT, "its models and rows count different records"));
         }
         Ok(s)
     }
@@ -134,12 +123,12 @@ fn rows_ipc(rows: &[RecordBatch]) -> Vec<u8> {
 }
 
 fn rows_from_ipc(bytes: &[u8]) -> Result<Vec<RecordBatch>> {
-    let bad = |e: arrow::error::ArrowError| Dec::new(&[], WHAT).error(format!("rows: {e}"));
-    let reader = arrow::ipc::reader::StreamReader::try_new(bytes, None).map_err(bad)?;
+    let arrow = |e: arrow::error::ArrowError| bad(WHAT, format!("rows: {e}"));
+    let reader = arrow::ipc::reader::StreamReader::try_new(bytes, None).map_err(arrow)?;
     if reader.schema() != crate::schema::records_schema() {
-        return Err(Dec::new(&[], WHAT).error("its rows are not records rows"));
+        return Err(bad(WHAT, "its rows are not records rows"));
     }
-    reader.map(|b| b.map_err(bad)).collect()
+    reader.map(|b| b.map_err(arrow)).collect()
 }
 
 #[cfg(test)]
