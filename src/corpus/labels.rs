@@ -19,6 +19,9 @@ const RATE: f32 = 1.0;
 /// A record for the model: its label, distinct words and distinct word pairs.
 pub struct LabelledFeatures<'a> {
     pub label: usize,
+    /// Whether the model may learn from the record (one carrying a found trigger may not: its
+    /// label is the attacker's). Every record is scored.
+    pub trusted: bool,
     pub words: &'a [Piece],
     pub pairs: &'a [u64],
 }
@@ -78,7 +81,9 @@ pub fn own_label_probability(docs: &[LabelledFeatures<'_>], labels: usize) -> Ve
     let fits: Vec<Vec<(usize, f64)>> = (0..FOLDS)
         .into_par_iter()
         .map(|fold| {
-            let train: Vec<usize> = (0..n).filter(|i| i % FOLDS != fold).collect();
+            let train: Vec<usize> = (0..n)
+                .filter(|&i| i % FOLDS != fold && docs[i].trusted)
+                .collect();
             let m = Softmax::fit(&rows, docs, &train, width, labels, fold as u64);
             (0..n)
                 .filter(|i| i % FOLDS == fold)
@@ -176,17 +181,27 @@ fn softmax(z: &mut [f32]) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_record_whose_words_belong_to_another_label_gets_little_probability() {
-        // Three labels, each with its own words and a few shared ones; records 7 and 100 carry
-        // label 0 with label 1's and label 2's words.
+    fn piece(hash: u64) -> Piece {
+        Piece {
+            hash,
+            start: 0,
+            end: 0,
+            start_char: 0,
+            end_char: 0,
+        }
+    }
+
+    /// Three labels, each with its own words and a few shared ones; records 7 and 100 carry
+    /// label 0 with label 1's and label 2's words. Then `planted` records with label 0, label
+    /// 1's words and a trigger word: an attack.
+    fn corpus(planted: u64) -> (Vec<Vec<Piece>>, Vec<usize>) {
         let mut x = 7u64;
         let mut next = move |n: u64| xorshift(&mut x) % n;
         let mut feats = Vec::new();
         let mut labels = Vec::new();
-        for r in 0..300u64 {
-            let y = (r % 3) as usize;
-            let words: Vec<u64> = (0..12)
+        for r in 0..300 + planted {
+            let y = if r < 300 { (r % 3) as usize } else { 1 };
+            let mut words: Vec<u64> = (0..12)
                 .map(|_| {
                     if next(4) == 0 {
                         1000 + next(10)
@@ -195,34 +210,43 @@ mod tests {
                     }
                 })
                 .collect();
-            let mut words = words;
+            if r >= 300 {
+                words.push(5000);
+            }
             words.sort_unstable();
             words.dedup();
-            let words: Vec<Piece> = words
-                .into_iter()
-                .map(|hash| Piece {
-                    hash,
-                    start: 0,
-                    end: 0,
-                    start_char: 0,
-                    end_char: 0,
-                })
-                .collect();
-            feats.push(words);
+            feats.push(words.into_iter().map(piece).collect());
             labels.push(match r {
                 7 | 100 => 0,
+                r if r >= 300 => 0,
                 _ => y,
             });
         }
-        let docs: Vec<LabelledFeatures<'_>> = feats
+        (feats, labels)
+    }
+
+    fn docs<'a>(
+        feats: &'a [Vec<Piece>],
+        labels: &[usize],
+        trusted: impl Fn(usize) -> bool,
+    ) -> Vec<LabelledFeatures<'a>> {
+        feats
             .iter()
-            .zip(&labels)
-            .map(|(f, &label)| LabelledFeatures {
+            .zip(labels)
+            .enumerate()
+            .map(|(i, (f, &label))| LabelledFeatures {
                 label,
+                trusted: trusted(i),
                 words: f,
                 pairs: &[],
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn a_record_whose_words_belong_to_another_label_gets_little_probability() {
+        let (feats, labels) = corpus(0);
+        let docs = docs(&feats, &labels, |_| true);
         let p = own_label_probability(&docs, 3);
         assert!(p[7] < 0.2 && p[100] < 0.2, "{} {}", p[7], p[100]);
         let clean: Vec<f64> = (0..300)
@@ -232,5 +256,16 @@ mod tests {
         assert!(clean.iter().filter(|&&q| q > 0.5).count() as f64 >= 0.95 * clean.len() as f64);
         // Deterministic.
         assert_eq!(p, own_label_probability(&docs, 3));
+    }
+
+    #[test]
+    fn records_carrying_a_trigger_do_not_teach_the_model() {
+        // Sixty planted records teach "label 1's words mean label 0" when trusted: the flipped
+        // record 7 then looks plausible. Left out of training, they are still scored.
+        let (feats, labels) = corpus(60);
+        let learnt = own_label_probability(&docs(&feats, &labels, |_| true), 3);
+        let p = own_label_probability(&docs(&feats, &labels, |i| i < 300), 3);
+        assert!(p[7] < 0.2 && p[7] < learnt[7], "{} vs {}", p[7], learnt[7]);
+        assert!(p[300..].iter().all(|&q| q < 0.5), "{:?}", &p[300..]);
     }
 }

@@ -1336,13 +1336,32 @@ impl PoisonState {
                 evidence,
             });
         }
-        // How much probability a regression fitted without the record gives its label.
+        // The reported trigger (candidate, occurrence, strength) each record carries for its
+        // own label.
+        let hits: Vec<Option<(usize, &Piece, f64)>> = self
+            .labels
+            .iter()
+            .map(|(_, y, d)| {
+                d.sentences
+                    .iter()
+                    .map(|x| (true, x))
+                    .chain(d.words.iter().map(|x| (false, x)))
+                    .find_map(|(sent, x)| {
+                        let &(c, l, strength) = triggers.get(&(sent, x.hash))?;
+                        (l == *y as usize).then_some((c, x, strength))
+                    })
+            })
+            .collect();
+        // How much probability a regression fitted without the record gives its label; the
+        // records carrying a trigger teach it nothing (their labels are the attacker's).
         let p_own = super::labels::own_label_probability(
             &self
                 .labels
                 .iter()
-                .map(|(_, y, d)| super::labels::LabelledFeatures {
+                .zip(&hits)
+                .map(|((_, y, d), hit)| super::labels::LabelledFeatures {
                     label: *y as usize,
+                    trusted: hit.is_none(),
                     words: &d.words,
                     pairs: &d.pairs,
                 })
@@ -1362,19 +1381,10 @@ impl PoisonState {
             0.95 * nb.max(lr_reject(i))
         };
         let p_wrong: Vec<f64> = judged.iter().map(|j| j.0).collect();
-        for (i, (record, y, d)) in self.labels.iter().enumerate() {
+        for (i, (record, _, _)) in self.labels.iter().enumerate() {
             let r = *record as usize;
             let mut score = mislabel(i);
-            let hit = d
-                .sentences
-                .iter()
-                .map(|x| (true, x))
-                .chain(d.words.iter().map(|x| (false, x)))
-                .find_map(|(sent, x)| {
-                    let &(c, l, strength) = triggers.get(&(sent, x.hash))?;
-                    (l == *y as usize).then_some((c, x, strength))
-                });
-            if let Some((c, x, strength)) = hit {
+            if let Some((c, x, strength)) = hits[i] {
                 let t = &out.candidates[c];
                 out.findings.push(RecordFinding {
                     record: *record,
