@@ -351,9 +351,11 @@ impl DedupIndex {
     ///
     /// Clusters are built around centers, in input order, not as connected components (which
     /// chain unrelated documents through a series of look-alikes): a record joins the most
-    /// similar earlier record that is a center, and is a center itself when there is none. An
-    /// exact copy always joins the cluster of its first copy. A cluster's center is its kept
-    /// record: the first in input order.
+    /// similar earlier record that is a center, and is a center itself when there is none. Then
+    /// each member moves to the center it is most like, later ones included (a copy met before
+    /// its original, such as a document embedded in a page that also hosts other documents,
+    /// first joins whatever it met). An exact copy always joins the cluster of its first copy.
+    /// A cluster's kept record is its first member in input order.
     pub fn cluster(&self, cfg: &DedupConfig) -> Clusters {
         match self.cluster_with(cfg, |_| Ok(Vec::new())) {
             Ok(c) => c,
@@ -455,23 +457,60 @@ impl DedupIndex {
                 via[b as usize] = Some(*x);
             }
         }
+        // Second look: a member moves to the center it is most like, later centers included. A
+        // copy met before its original (a document embedded in a page that hosts other copies
+        // too) joined whatever it met first; its original, coming later, became a center.
+        let is_center = |i: u32| center[i as usize] == i;
+        let movable = |i: u32| !is_center(i) && first[i as usize] == i;
+        // (member, center, edge) for every edge between a member and a center.
+        let mut around: Vec<(u32, u32, Edge)> = edges
+            .iter()
+            .flat_map(|x| [(x.a, x.b, *x), (x.b, x.a, *x)])
+            .filter(|&(m, c, _)| movable(m) && is_center(c))
+            .collect();
+        around.par_sort_unstable_by_key(|x| x.0);
+        for g in around.chunk_by(|x, y| x.0 == y.0) {
+            let m = g[0].0 as usize;
+            let now = via[m].map_or(0.0, |x| x.score());
+            let best = g
+                .iter()
+                .max_by(|x, y| x.2.score().total_cmp(&y.2.score()).then(y.1.cmp(&x.1)));
+            if let Some(&(_, c, x)) = best.filter(|x| x.2.score() > now) {
+                center[m] = c;
+                via[m] = Some(x);
+            }
+        }
+        for b in 0..n {
+            let f = first[b] as usize;
+            if f != b {
+                center[b] = center[f];
+            }
+        }
 
         let mut size = vec![0u32; n];
-        for &c in &center {
+        // The kept record of a cluster: its first member in input order.
+        let mut kept: Vec<u32> = (0..n as u32).collect();
+        for (i, &c) in center.iter().enumerate() {
             size[c as usize] += 1;
+            kept[c as usize] = kept[c as usize].min(i as u32);
         }
         let info = (0..n)
             .map(|i| {
                 let c = center[i];
+                let k = kept[c as usize];
                 (size[c as usize] > 1).then(|| {
-                    let exact = self.exact[i] == self.exact[c as usize];
+                    let exact = self.exact[i] == self.exact[k as usize];
                     let (jaccard, containment) = match via[i] {
-                        _ if c as usize == i || exact => (1.0, 1.0),
-                        Some(x) => (x.jaccard, x.containment),
-                        None => measure(c, i as u32, shared(c, i as u32)),
+                        _ if k as usize == i || exact => (1.0, 1.0),
+                        Some(x)
+                            if (x.a == k && x.b == i as u32) || (x.b == k && x.a == i as u32) =>
+                        {
+                            (x.jaccard, x.containment)
+                        }
+                        _ => measure(k.min(i as u32), k.max(i as u32), shared(k, i as u32)),
                     };
                     DupInfo {
-                        kept: c,
+                        kept: k,
                         exact,
                         jaccard,
                         containment,
@@ -633,6 +672,26 @@ mod tests {
         assert!(c.info[2].unwrap().exact && !c.info[3].unwrap().exact);
         assert!(c.info[5].unwrap().containment > 0.9);
         assert!((0..8).all(|i| c.is_kept(i) != [2, 3, 5].contains(&i)));
+    }
+
+    #[test]
+    fn a_copy_met_before_its_original_ends_with_the_original() {
+        // One host page embeds two different documents; the second embedding comes before
+        // the document it embeds. It first joins the other embedding (they share the host),
+        // then moves to its original, which it contains whole.
+        let host = words(3000, 11);
+        let (x1, x2) = (words(400, 12), words(400, 13));
+        let embed = |x: &[String]| [&host[..1500], x, &host[1500..]].concat().join(" ");
+        let texts = [
+            embed(&x1),
+            words(600, 14).join(" "),
+            embed(&x2),
+            x2.join(" "),
+        ];
+        let c = index(&texts).cluster(&DedupConfig::default());
+        let kept: Vec<Option<u32>> = c.info.iter().map(|d| d.map(|d| d.kept)).collect();
+        assert_eq!(kept, [None, None, Some(2), Some(2)]);
+        assert!(c.info[3].unwrap().containment > 0.9);
     }
 
     #[test]
