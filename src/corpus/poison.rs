@@ -1401,7 +1401,10 @@ impl PoisonState {
                     })
                     .to_string(),
                 });
-                score = score.max(0.5 + 0.4 * strength + 0.1 * p_wrong[i]);
+                // A reported trigger is corpus-level evidence: it ranks above nearly every
+                // record's own mislabel suspicion (below 0.95), and highest where the rest of
+                // the record looks like another label (a natural carrier's does not).
+                score = score.max(0.9 + 0.04 * strength + 0.06 * p_wrong[i]);
             }
             out.scores[r] = out.scores[r].max(score);
         }
