@@ -133,6 +133,10 @@ const INSTRUCTIONS: &str = r"(?:instructions?|directions?|directives?|guidelines
 const EARLIER: &str = r"(?:previous|prior|above|earlier|preceding|foregoing|former|original|initial|old|existing|given|system|developer)";
 /// What a planted instruction calls the model reading it.
 const READER: &str = r"(?:ai|llm|gpt|chatgpt|claude|gemini|copilot|bard|llama|mistral|(?:large\s+)?language\s+model|assistant|chatbot|bot|agent|automated\s+system|model)";
+/// Up to three determiners before what an override drops ("all of the", "your").
+const DET: &str = r"(?:(?:all|any|every|each|the|your|my|of|these|those|its)\s+){0,3}";
+/// "You", "you've", "you have", "you were" …
+const YOU: &str = r"you(?:'ve|'re|\s+have|\s+had|\s+were|\s+are)?";
 /// An override's verbs.
 const DROP: &str =
     r"(?:ignore|disregard|forget|override|overrule|bypass|abandon|discard|drop|skip)";
@@ -150,14 +154,14 @@ static FAMILIES: LazyLock<Vec<Family>> = LazyLock::new(|| {
             "override",
             true,
             format!(
-                r"(?i)\b(?:ignore|disregard|forget|abandon|discard)\s+(?:(?:all|any|every|each|the|your|my|of|these|those|its)\s+){{0,3}}(?:{EARLIER}\s+)(?:[a-z]+\s+)?{INSTRUCTIONS}\b"
+                r"(?i)\b(?:ignore|disregard|forget|abandon|discard)\s+{DET}(?:{EARLIER}\s+)(?:[a-z]+\s+)?{INSTRUCTIONS}\b"
             ),
         ),
         f(
             "override",
             false,
             format!(
-                r"(?i)\b{DROP}\s+(?:(?:all|any|every|each|the|your|my|of|these|those|its)\s+){{0,3}}(?:{EARLIER}\s+)?(?:[a-z]+\s+)?(?:{INSTRUCTIONS}|(?:user's\s+)?(?:question|request|query|task))\b"
+                r"(?i)\b{DROP}\s+{DET}(?:{EARLIER}\s+)?(?:[a-z]+\s+)?(?:{INSTRUCTIONS}|(?:user's\s+)?(?:question|request|query|task))\b"
             ),
         ),
         // "Disregard your safety guidelines": the reader's own instructions.
@@ -173,7 +177,7 @@ static FAMILIES: LazyLock<Vec<Family>> = LazyLock::new(|| {
             "override",
             true,
             format!(
-                r"(?i)\b{DROP}\s+(?:(?:all|any|every|each|the|of|these|those)\s+){{0,3}}{INSTRUCTIONS}\s+(?:that\s+)?you(?:'ve|'re|\s+have|\s+had|\s+were|\s+are)?\s+(?:been\s+)?(?:given|told|received|taught|programmed|trained)\b"
+                r"(?i)\b{DROP}\s+(?:(?:all|any|every|each|the|of|these|those)\s+){{0,3}}{INSTRUCTIONS}\s+(?:that\s+)?{YOU}\s+(?:been\s+)?(?:given|told|received|taught|programmed|trained)\b"
             ),
         ),
         // "Do not follow the original instructions" as a command (a clause of its own), not
@@ -189,7 +193,7 @@ static FAMILIES: LazyLock<Vec<Family>> = LazyLock::new(|| {
             "override",
             false,
             format!(
-                r"(?i)\b{DROP}\s+(?:everything|all|anything|whatever|what)\s+(?:that\s+)?(?:(?:you(?:'ve|'re|\s+have|\s+had|\s+were|\s+are)?|(?:was|were|has\s+been|have\s+been))\s+)(?:been\s+)?(?:told|given|instructed|taught|asked|said|shown|programmed|trained|configured|set\s+up)\b"
+                r"(?i)\b{DROP}\s+(?:everything|all|anything|whatever|what)\s+(?:that\s+)?(?:(?:{YOU}|(?:was|were|has\s+been|have\s+been))\s+)(?:been\s+)?(?:told|given|instructed|taught|asked|said|shown|programmed|trained|configured|set\s+up)\b"
             ),
         ),
         // New orders in place of the old: "your real task is", "new instructions:", "begin
