@@ -120,25 +120,16 @@ def test_fresh_label_triggers_rank_top_three_with_their_label(fixtures, tmp_path
         assert recall_at([s for s, _ in rows_k], [p for _, p in rows_k], 0.01) >= 0.75, kind
 
 
-def test_fresh_label_flips_and_relabelled_copies_are_found(fixtures, tmp_path):
+def test_fresh_label_flips_and_relabelled_copies_are_found(fixtures, shardguard_bin):
     """Labels flipped at random on clean records, and near-copies of clean records carrying
-    another label: found by the label model and by dedup, not by any planted string."""
-    rng = random.Random(11)
-    rows = [dict(r, poison="") for r in clean(fixtures, "labelled", ["text", "label"])]
-    labels = sorted({r["label"] for r in rows})
-    picks = rng.sample(range(len(rows)), 220)
-    for i in picks[:110]:
-        rows[i] = dict(rows[i], label=rng.choice([l for l in labels if l != rows[i]["label"]]), poison="flip")
-    for i in picks[110:]:
-        words = rows[i]["text"].split(" ")
-        words[rng.randrange(len(words))] = rng.choice(words)
-        other = rng.choice([l for l in labels if l != rows[i]["label"]])
-        rows.append({"text": " ".join(words), "label": other, "poison": "copy"})
-    res, scores = audit(tmp_path, rows, detectors=["poison", "dedup"], label_column="label")
-    for kind, bound in (("flip", 0.5), ("copy", 0.75)):
-        rows_k = [(s, r["poison"] == kind) for s, r in zip(scores, rows) if r["poison"] in ("", kind)]
-        got = recall_at([s for s, _ in rows_k], [p for _, p in rows_k], 0.01)
-        assert got >= bound, (kind, got)
+    another label (drawn by `benches/score_fresh_labels.py`): found by the label model and by
+    dedup, not by any planted string."""
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "benches" / "score_fresh_labels.py"), str(fixtures / "poison" / "labelled.parquet"),
+         "--bin", shardguard_bin, "--seed", "11", "--min-flip", "0.5", "--min-copy", "0.75"],
+        capture_output=True, text=True,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
 
 
 @pytest.mark.parametrize("count", [60, 12])
