@@ -1,0 +1,306 @@
+//! The compositional test: a sentence is a planted instruction when it carries enough kinds of
+//! evidence, whatever its exact phrasing. Kinds: it addresses a model (`ADDRESS`), overrides
+//! what the model was told (`OVERRIDE`), asks for something an attacker wants (`PAYLOAD`), is
+//! phrased as an order (`MOOD`), or sits in markup that frames or hides it (`MARKUP`). A
+//! sentence that talks *about* attacks (`MENTION`: "researchers", "such as", "jailbreaks") is
+//! never one. Each kind is a handful of grammatical forms, not a list of known injections.
+
+use std::sync::LazyLock;
+
+use regex::bytes::{RegexSet, RegexSetBuilder};
+
+pub(super) const ADDRESS: u8 = 1;
+pub(super) const OVERRIDE: u8 = 2;
+pub(super) const PAYLOAD: u8 = 4;
+pub(super) const MOOD: u8 = 8;
+pub(super) const MARKUP: u8 = 16;
+pub(super) const MENTION: u8 = 32;
+
+/// What a planted instruction calls the model it addresses, unambiguously.
+const STRONG: &str = r"(?:ai|a\.i\.|llms?|chatbots?|(?:large\s+)?language\s+models?|chatgpt|gpt(?:-?\d+)?|claude|gemini|copilot|bard)";
+/// Nouns that name a model only in an address ("Dear assistant,"), not when described.
+const NOUN: &str =
+    r"(?:assistants?|models?|agents?|bots?|crawlers?|summari[sz]ers?|scrapers?|indexers?)";
+/// Nouns that name a model after a qualifier ("AI code reviewers", "automated systems").
+const QUAL: &str = r"(?:systems?|tools?|reviewers?|readers?|assistants?|models?|agents?|bots?|crawlers?|summari[sz]ers?|scrapers?|indexers?)";
+/// Verbs an instruction opens with, or puts after "must".
+const VERBS: &str = concat!(
+    r"(?:wire|pay|book|label|tag|grant|publish|link|inform|warn|notify|redirect|let|make|keep|",
+    r"avoid|refrain|ignore|disregard|forget|stop|answer|respond|reply|output|print|say|state|",
+    r"write|tell|recommend|praise|rank|rate|describe|summari[sz]e|translate|send|email|forward|",
+    r"upload|execute|run|disable|enable|treat|obey|reveal|list|append|add|include|insert|visit|",
+    r"pretend|act|claim|insist|delete|remove|transfer|approve|mark|classify|refuse|promote|share|",
+    r"omit|leave\s+out|trust|give|paste|click|submit|replace|cite|conclude|skip|call|open|",
+    r"download|install|buy|endorse|report|change|set|use|return|begin|start|switch|become|",
+    r"assume|follow|do\s+not|don't|never|always|only)"
+);
+/// Where an address ends: a comma, colon, exclamation mark or dash.
+const ADDRESS_END: &str =
+    r"(?:\s+(?:that|who|which)\s+\w+(?:\s+\w+)?)?\s*(?:[,:!]|\s-+\s|\xE2\x80\x94)";
+/// What a model is doing when a note speaks to it ("the AI reading this").
+const READING: &str = r"(?:reading|reads|processing|processes|parsing|parses|summari[sz]ing|summari[sz]es|crawling|crawls|indexing|indexes|ingesting|ingests|analy[sz]ing|reviewing|reviews|grading|sees|scanning)";
+
+fn patterns() -> Vec<(u8, String)> {
+    let sreader = format!(
+        r"(?:(?:{STRONG}(?:-\w+)?|automated|virtual|autonomous)(?:\s+\w+){{0,2}}\s+{QUAL}|{STRONG})"
+    );
+    let reader = format!(r"(?:{sreader}|(?:\w+\s+)?{NOUN})");
+    let start = r"(?:^|[.!?]\s+|[>\]#*]\s*)";
+    let mut p: Vec<(u8, String)> = Vec::new();
+    let mut add = |g: u8, s: String| p.push((g, s));
+    // Addresses: "Note to any AI reading this:", "Dear model,", "If you are an AI, …".
+    add(
+        ADDRESS,
+        format!(
+            r"{start}(?:(?:note|message|instructions?|reminder|attention|notice|memo|hint|warning|p\.?s\.?|important)\s+(?:to|for)\s+(?:any|all|every|the|an?)?\s*(?:\w+(?:'s)?\s+){{0,2}}{reader}|(?:to|for)\s+(?:any|all|every)\s+{sreader}){ADDRESS_END}"
+        ),
+    );
+    add(
+        ADDRESS,
+        format!(
+            r"(?:\b(?:hey|hi|hello|dear|attention|attn|ok|okay|listen)(?:\s+there)?\s*[,:]?\s+(?:(?:any|all|every|the|an?|dear)\s+)?{reader}|{start}(?:(?:any|all|every|the|dear)\s+{reader}|{sreader})){ADDRESS_END}"
+        ),
+    );
+    add(
+        ADDRESS,
+        format!(
+            r"\b{reader}\s+(?:that\s+|who\s+|which\s+)?(?:is\s+|are\s+)?{READING}\s+(?:this|these|my|our)\b"
+        ),
+    );
+    add(
+        ADDRESS,
+        format!(
+            r"\b(?:if|when|while|in\s+case)\s+(?:you\s+are|you're|you\s+happen\s+to\s+be)\s+(?:an?\s+)?{reader}(?:\s*[,.;:]|\s+(?:tasked|reading|processing|asked|summari[sz]ing|grading|reviewing|that|who|and))"
+        ),
+    );
+    add(
+        ADDRESS,
+        format!(
+            r"\b(?:if|when|while|in\s+case)\s+(?:an?|the|any)\s+{reader}\s+(?:is\s+|are\s+)?(?:reading|reads|summari[sz]|process|pars|analy[sz]|crawl|index|review|grad|ingest|sees)"
+        ),
+    );
+    add(
+        ADDRESS,
+        format!(r"\bas\s+an?\s+{reader}\s+(?:reading|processing|summari[sz]ing|reviewing)"),
+    );
+    add(
+        ADDRESS,
+        r"\bthis\s+is\s+your\s+(?:developer|creator|admin(?:istrator)?|operator|owner|master)\b"
+            .into(),
+    );
+    add(
+        ADDRESS,
+        format!(
+            r"^\s*(?:{STRONG}(?:\s+\w+){{0,2}}\s+{QUAL}|{STRONG})\s+(?:must|should|shall)\s+(?:now\s+|always\s+|only\s+)?{VERBS}\b"
+        ),
+    );
+    // Overrides of what the model was told.
+    for s in [
+        r"\b(?:ignore|disregard|forget|override|overrule|bypass|supersedes?|overrides?|replaces?|revokes?|cancels?|pay\s+no\s+attention\s+to|stop\s+following|do\s+not\s+follow|don't\s+follow)\s+(?:(?:all|any|the|your|its|my|of|these|those|every)\s+){0,3}(?:(?:previous|prior|earlier|above|preceding|original|old|other|current|existing|given|initial|system)\s+)?(?:instructions|directives|directions|rules|guidelines|constraints|prompts?|context|guidance|commands|orders|programming|policies)\b",
+        r"\b(?:ignore|disregard|forget)\s+(?:all\s+|everything\s+)?(?:that|this|the\s+above|everything)\s*[.!;,]",
+        r"\b(?:previous|prior|earlier|preceding|original|initial|old)\s+(?:instructions|directives|directions|guidelines|constraints|prompts?|rules|task|policies)\s+(?:are|is|were|was)\s+(?:hereby\s+|now\s+)?(?:revoked|lifted|void|suspended|cancell?ed|obsolete|outdated|invalid|no\s+longer)",
+        r"\b(?:no\s+longer\s+(?:applies|apply|valid|in\s+effect|bound)|are\s+(?:hereby\s+)?(?:revoked|lifted|void|suspended))\b",
+        r"\b(?:jailbr(?:oken|eak)|developer\s+mode|dan\s+mode|god\s+mode|unrestricted\s+mode|content\s+(?:filters?|polic(?:y|ies))|safety\s+(?:filters?|guidelines|rules|restrictions|settings|checks)|system\s+(?:prompt|message|instructions)|hidden\s+prompt|initial\s+instructions|your\s+(?:developers?|creators?|programming|training|guidelines|instructions|rules|restrictions|filters?|ethics))\b",
+        r"\b(?:what(?:ever)?|everything|anything)\s+(?:that\s+)?(?:you\s+(?:were|have\s+been|are|had\s+been)\s+)(?:told|instructed|given|taught)\b",
+        r"\b(?:without\s+refusing|never\s+refuse|do\s+not\s+refuse|don't\s+refuse|without\s+(?:any\s+)?(?:restrictions|filters|censorship|limits|ethics))\b",
+        r"\byou\s+are\s+no\s+longer\s+an?\s+",
+        r"\b(?:your\s+)?(?:real|actual|true|new|hidden|updated)\s+(?:request|task|instructions|objective|goal|policy|role)\s*(?:is|are|:)",
+        r"\b(?:new|updated)\s+(?:system\s+)?(?:instructions|directives|rules|message|policy)\s*:",
+        r"\bhidden\s+(?:instructions?|directives?|commands?|message)\b",
+        r"\[(?:assistant|system|ai|model)\s+instructions?\]",
+    ] {
+        add(OVERRIDE, s.into());
+    }
+    // What an attacker wants: data sent out, secrets shown, links and commands, a verdict.
+    for s in [
+        r"\b(?:send|forward|upload|post|share|email|e-mail|transmit|leak|report|submit)\b[^\n]{0,60}?\b(?:to|with|in)\s+(?:\S+@\S+\.\w+|https?://|the\s+form)",
+        r"\b(?:email|e-mail|send|forward|upload|post|transmit|leak|exfiltrate|submit|share|paste)\s+(?:\S+\s+){0,3}?(?:tokens?|credentials|passwords?|cookies|keys?|secrets?|history|conversations?|session|thread)\b",
+        r"\b(?:list|print|output|dump|reveal|show|display|disclose|repeat|return|paste|tell\s+me)\s+(?:\S+\s+){0,3}?(?:passwords?|credentials|secrets?|api\s+keys?|tokens?|hidden\s+\w+|system\s+prompt|instructions|configuration|/etc/passwd)\b",
+        r"\brm\s+-rf\b",
+        r"\b(?:curl|wget)\s+\S+\s*\|\s*(?:sudo\s+)?(?:ba)?sh\b",
+        r"\bas\s+root\b",
+        r"\b(?:log\s+in|sign\s+in|login|re-?enter|visit|go\s+to|click)\b[^.\n]{0,60}https?://",
+        r"\b(?:add|insert|include|append|embed)\s+(?:a\s+|the\s+|this\s+)?(?:call|link|request|script|line|reference|url|backdoor)\s+(?:to\s+)?",
+        r"\b(?:rank|rate|list|place|grade|score)\s+(?:this|our|the|it|my)\s+(?:\w+\s+){0,2}(?:first|highest|top|as\s+the\s+best|\d+(?:/\d+)?|5\s+stars|full\s+marks)\b",
+        r"\bgive\s+(?:it|this|them|me)\s+(?:full\s+marks|\d|five|a\s+perfect)",
+        r"\bregardless\s+of\s+(?:content|quality|the\s+\w+)\b",
+        r"\b(?:describe|label|mark|classify|present|portray|characteri[sz]e|flag|rate|treat)\s+(?:\S+\s+){1,3}as\s+(?:safe|trustworthy|the\s+(?:best|definitive|safest|only)|genuine|legitimate|harmless|verified|scams?|malicious|dangerous)",
+        r"\b(?:state|claim|assert|insist|say|confirm|conclude)\s+that\b",
+        r"\b(?:answer|respond|reply|speak|write)\s+(?:only\s+)?in\s+\w+(?:\s+\w+)?\s+only\b",
+        r"\bin\s+a\s+(?:rude|hostile|sarcastic|insulting)\s+tone\b",
+        r"\b(?:answer|respond\s+to|reply\s+to)\s+every\s+(?:question|request|prompt)\b",
+        r#"\b(?:reply|respond|answer|output|say|write|print)\s+(?:only\s+)?(?:with\s+)?(?:only\s+)?(?:the\s+(?:single\s+)?(?:word|string|token)|the\s+phrase|the\s+text|(?-i:["'A-Z][A-Z]))"#,
+        r"\b(?:reply|respond|answer)\s+only\b",
+        r"\btells?\s+(?:the\s+|every\s+|all\s+|any\s+)?(?:user|reader|visitor|customer)s?\b",
+        r"\b(?:recommend|suggest|promote|praise|endorse|cite)\s+(?:running|installing|visiting|downloading|using|buying|our|this|(?-i:[A-Z])\w+|\S+\.(?:com|org|net|io|example))",
+        r"\bsummari[sz]e\s+(?:this|the)\s+\w+\s+as\b",
+        r"\bskip\s+(?:the\s+)?(?:security|safety)\b",
+        r"\bdisable\s+(?:\w+\s+)?(?:logging|filters?|safety|security|monitoring)\b",
+        r"\bsay\s+(?:that\s+)?(?:the|this|it|our|their)\s+(?:\w+\s+)?(?:is|are|was|has)\b",
+        r"\bphishing\b",
+        r"\bimpersonat",
+    ] {
+        add(PAYLOAD, s.into());
+    }
+    // The mood of an order.
+    add(
+        MOOD,
+        format!(
+            r"(?:^|[.!?:;]\s+|\xE2\x80\x94\s*|,\s+|\s-+\s+|\b(?:please|kindly|instead|now|then|and|simply|just)\s+){VERBS}\b"
+        ),
+    );
+    add(
+        MOOD,
+        format!(r"\b(?:must|shall|should)\s+(?:now\s+|only\s+|always\s+|also\s+)*{VERBS}\b"),
+    );
+    for s in [
+        r"\bmust\s+be\s+(?:told|informed|given|shown|sent|directed|redirected)\b",
+        r"\b(?:wants?|needs?|asks?|orders?|instructs?|requires?)\s+you\s+to\b",
+        r"\byour\s+(?:next|first|only|real|new|sole)\s+(?:step|task|job|goal|objective|duty)\s*(?:now\s+)?(?:is\s+(?:now\s+)?to\b|:)",
+    ] {
+        add(MOOD, s.into());
+    }
+    // Markup that frames or hides it.
+    for s in [
+        r"(?-i:\b(?:SYSTEM|ADMIN|DEVELOPER|ROOT|OPERATOR)(?:\s+[A-Z]+){0,2}\s*:)",
+        r"(?-i:^\s*#+\s*(?:SYSTEM|ADMIN|DEVELOPER)\b)",
+        r"\[(?:system|assistant|user)\]\(#?[\w-]+\)",
+        r"<!--",
+        r"\bBEGIN\s+(?:\w+\s+){0,2}INSTRUCTIONS\b",
+        r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0|opacity\s*:\s*0|color\s*:\s*(?:white|#fff)",
+        r"<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id)\|>|\[/?INST\]|<</?SYS>>",
+    ] {
+        add(MARKUP, s.into());
+    }
+    // Talk about attacks rather than an attack.
+    add(
+        MENTION,
+        r"\b(?:prompt\s+injections?|injection\s+attacks?|attacks?|attackers?|researchers?|jailbreaks?|for\s+example|for\s+instance|such\s+as|e\.g\.|known\s+as|so-called|techniques?|vulnerabilit(?:y|ies)|exploits?)\b"
+            .into(),
+    );
+    p
+}
+
+/// Every pattern and the kind of evidence each gives; and the patterns of the kinds a sentence
+/// needs one of (address, override, markup), run first on their own. Case-insensitive and on
+/// bytes with ASCII classes: small automata the lazy DFA runs at full speed.
+struct Evidence {
+    all: RegexSet,
+    kinds: Vec<u8>,
+    needed: RegexSet,
+}
+
+const NEEDED: u8 = ADDRESS | OVERRIDE | MARKUP;
+
+static EVIDENCE: LazyLock<Evidence> = LazyLock::new(|| {
+    let ps = patterns();
+    let set = |ps: &mut dyn Iterator<Item = &String>| {
+        RegexSetBuilder::new(ps)
+            .case_insensitive(true)
+            .unicode(false)
+            .dfa_size_limit(32 << 20)
+            .build()
+            .expect("static patterns")
+    };
+    Evidence {
+        all: set(&mut ps.iter().map(|(_, p)| p)),
+        kinds: ps.iter().map(|&(k, _)| k).collect(),
+        needed: set(&mut ps.iter().filter(|(k, _)| k & NEEDED != 0).map(|(_, p)| p)),
+    }
+});
+
+/// The kinds of evidence in `s`.
+pub(super) fn kinds(s: &str) -> u8 {
+    let e = &*EVIDENCE;
+    e.all
+        .matches(s.as_bytes())
+        .iter()
+        .fold(0, |m, i| m | e.kinds[i])
+}
+
+/// Whether evidence of `kinds` makes a planted instruction: an address with an order, an
+/// override or a payload; or two of override, payload and markup phrased as an order; or all
+/// three. Never a mention.
+pub(super) fn planted(kinds: u8) -> bool {
+    if kinds & MENTION != 0 {
+        return false;
+    }
+    let strong = (kinds & (OVERRIDE | PAYLOAD | MARKUP)).count_ones();
+    (kinds & ADDRESS != 0 && kinds & (MOOD | OVERRIDE | PAYLOAD) != 0)
+        || (strong >= 2 && kinds & MOOD != 0)
+        || strong == 3
+}
+
+/// The sentences of `text[from..to]`: split at line breaks, and at `.`, `!` or `?` followed by
+/// blanks and a capital letter or an opening mark. Blank ones are left out.
+pub(super) fn sentences(text: &str, from: usize, to: usize) -> Vec<(usize, usize)> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let (mut s, mut i) = (from, from);
+    let mut push = |a: usize, e: usize| {
+        if !text[a..e].trim().is_empty() {
+            out.push((a, e));
+        }
+    };
+    while i < to {
+        match b[i] {
+            b'\n' => {
+                push(s, i);
+                s = i + 1;
+            }
+            b'.' | b'!' | b'?' => {
+                let mut j = i + 1;
+                while j < to && matches!(b[j], b' ' | b'\t' | b'\r') {
+                    j += 1;
+                }
+                if j > i + 1
+                    && j < to
+                    && (b[j].is_ascii_uppercase()
+                        || matches!(b[j], b'<' | b'#' | b'[' | b'"' | b'\''))
+                {
+                    push(s, i + 1);
+                    s = j;
+                    i = j;
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if s < to {
+        push(s, to);
+    }
+    out
+}
+
+/// Planted instructions among the sentences of `text[from..to]` that hold a keyword (`keys`:
+/// the sorted starts of the keyword tokens): (start, end, kinds). A sentence is judged alone,
+/// then with the one after it (an address, then the order).
+pub(super) fn find(
+    text: &str,
+    from: usize,
+    to: usize,
+    keys: &[usize],
+    out: &mut Vec<(usize, usize, u8)>,
+) {
+    let ss = sentences(text, from, to);
+    let holds_key = |s: usize, e: usize| {
+        let i = keys.partition_point(|&k| k < s);
+        keys.get(i).is_some_and(|&k| k < e)
+    };
+    for (i, &(s, e)) in ss.iter().enumerate() {
+        if !holds_key(s, e) || !EVIDENCE.needed.is_match(&text.as_bytes()[s..e]) {
+            continue;
+        }
+        let k = kinds(&text[s..e]);
+        if planted(k) {
+            out.push((s, e, k));
+        } else if let Some(&(_, e2)) = ss.get(i + 1).filter(|n| n.1 - n.0 < 400) {
+            let k2 = kinds(&text[s..e2]);
+            if planted(k2) {
+                out.push((s, e2, k2));
+            }
+        }
+    }
+}
