@@ -38,7 +38,7 @@ const VERBS: &str = concat!(
 const ADDRESS_END: &str =
     r"(?:\s+(?:that|who|which)\s+\w+(?:\s+\w+)?)?\s*(?:[,:!]|\s-+\s|\xE2\x80\x94)";
 /// What a model is doing when a note speaks to it ("the AI reading this").
-const READING: &str = r"(?:reading|reads|processing|processes|parsing|parses|summari[sz]ing|summari[sz]es|crawling|crawls|indexing|indexes|ingesting|ingests|analy[sz]ing|reviewing|reviews|grading|sees|scanning)";
+const READING: &str = r"(?:reading|reads|processing|processes|parsing|parses|summari[sz]ing|summari[sz]es|crawling|crawls|indexing|indexes|ingesting|ingests|analy[sz]ing|reviewing|reviews|grading|sees|scanning|evaluating|evaluates|assessing|assesses|scoring|scores|ranking|ranks|judging|judges|screening|screens|checking|checks)";
 
 fn patterns() -> Vec<(u8, String)> {
     let sreader = format!(
@@ -58,7 +58,7 @@ fn patterns() -> Vec<(u8, String)> {
     add(
         ADDRESS,
         format!(
-            r"(?:\b(?:hey|hi|hello|dear|attention|attn|ok|okay|listen)(?:\s+there)?\s*[,:]?\s+(?:(?:any|all|every|the|an?|dear)\s+)?{reader}|{start}(?:(?:any|all|every|the|dear)\s+{reader}|{sreader})){ADDRESS_END}"
+            r"(?:\b(?:hey|hi|hello|greetings|yo|psst|dear|attention|attn|ok|okay|listen)(?:\s+there)?\s*[,:]?\s+(?:(?:any|all|every|the|an?|dear)\s+)?{reader}|{start}(?:(?:any|all|every|the|dear)\s+{reader}|{sreader})){ADDRESS_END}"
         ),
     );
     add(
@@ -82,6 +82,12 @@ fn patterns() -> Vec<(u8, String)> {
     add(
         ADDRESS,
         format!(r"\bas\s+an?\s+{reader}\s+(?:reading|processing|summari[sz]ing|reviewing)"),
+    );
+    // "If you are being used to summarize this", "if you were asked to review this".
+    add(
+        ADDRESS,
+        r"\b(?:if|when|while)\s+(?:you\s+are|you're|you\s+were)\s+(?:being\s+)?(?:used|asked|deployed|prompted|tasked|instructed)\s+to\s+\w+\s+(?:this|these|my|our)\b"
+            .into(),
     );
     add(
         ADDRESS,
@@ -108,6 +114,7 @@ fn patterns() -> Vec<(u8, String)> {
         r"\b(?:new|updated)\s+(?:system\s+)?(?:instructions|directives|rules|message|policy)\s*:",
         r"\bhidden\s+(?:instructions?|directives?|commands?|message)\b",
         r"\[(?:assistant|system|ai|model)\s+instructions?\]",
+        r"\b(?:ai|llm|model|assistant|agent|chatbot)\s+instructions\s+(?:follow|below|begin)\b",
     ] {
         add(OVERRIDE, s.into());
     }
@@ -115,14 +122,14 @@ fn patterns() -> Vec<(u8, String)> {
     for s in [
         r"\b(?:send|forward|upload|post|share|email|e-mail|transmit|leak|report|submit)\b[^\n]{0,60}?\b(?:to|with|in)\s+(?:\S+@\S+\.\w+|https?://|the\s+form)",
         r"\b(?:email|e-mail|send|forward|upload|post|transmit|leak|exfiltrate|submit|share|paste)\s+(?:\S+\s+){0,3}?(?:tokens?|credentials|passwords?|cookies|keys?|secrets?|history|conversations?|session|thread)\b",
-        r"\b(?:list|print|output|dump|reveal|show|display|disclose|repeat|return|paste|tell\s+me)\s+(?:\S+\s+){0,3}?(?:passwords?|credentials|secrets?|api\s+keys?|tokens?|hidden\s+\w+|system\s+prompt|instructions|configuration|/etc/passwd)\b",
+        r"\b(?:list|print|output|dump|reveal|show|display|disclose|repeat|return|paste|tell\s+me)\s+(?:\S+\s+){0,3}?(?:passwords?|credentials|secrets?|api\s+keys?|tokens?|hidden\s+\w+|system\s+prompt|instructions|configuration|/etc/passwd|memory|environment\s+variables)\b",
         r"\brm\s+-rf\b",
         r"\b(?:curl|wget)\s+\S+\s*\|\s*(?:sudo\s+)?(?:ba)?sh\b",
         r"\bas\s+root\b",
         r"\b(?:log\s+in|sign\s+in|login|re-?enter|visit|go\s+to|click)\b[^.\n]{0,60}https?://",
         r"\b(?:add|insert|include|append|embed)\s+(?:a\s+|the\s+|this\s+)?(?:call|link|request|script|line|reference|url|backdoor)\s+(?:to\s+)?",
         r"\b(?:rank|rate|list|place|grade|score)\s+(?:this|our|the|it|my)\s+(?:\w+\s+){0,2}(?:first|highest|top|as\s+the\s+best|\d+(?:/\d+)?|5\s+stars|full\s+marks)\b",
-        r"\bgive\s+(?:it|this|them|me)\s+(?:full\s+marks|\d|five|a\s+perfect)",
+        r"\b(?:give|assign|award)\s+(?:it|this|them|me|the\s+\w+)\s+(?:the\s+)?(?:full\s+marks|\d|five|a\s+perfect|highest|top|best|maximum)",
         r"\bregardless\s+of\s+(?:content|quality|the\s+\w+)\b",
         r"\b(?:describe|label|mark|classify|present|portray|characteri[sz]e|flag|rate|treat)\s+(?:\S+\s+){1,3}as\s+(?:safe|trustworthy|the\s+(?:best|definitive|safest|only)|genuine|legitimate|harmless|verified|scams?|malicious|dangerous)",
         r"\b(?:state|claim|assert|insist|say|confirm|conclude)\s+that\b",
@@ -166,6 +173,7 @@ fn patterns() -> Vec<(u8, String)> {
         r"(?-i:^\s*#+\s*(?:SYSTEM|ADMIN|DEVELOPER)\b)",
         r"\[(?:system|assistant|user)\]\(#?[\w-]+\)",
         r"<!--",
+        r#"aria-hidden\s*=\s*["']?true|<\w+\s+hidden\s*>|"role"\s*:\s*"(?:system|developer)""#,
         r"\bBEGIN\s+(?:\w+\s+){0,2}INSTRUCTIONS\b",
         r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0|opacity\s*:\s*0|color\s*:\s*(?:white|#fff)",
         r"<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id)\|>|\[/?INST\]|<</?SYS>>",
