@@ -1450,9 +1450,19 @@ impl PoisonState {
                 let excess = share * (nl * (nl - 1) / 2) as f64;
                 let rarity = (1.0 - (excess - 1.5) / CONVENTION_EXCESS).clamp(0.0, 1.0);
                 let (mi, mj) = (margin(i, j), margin(j, i));
-                // The copies' words are nearly the same: the flipped one is the one whose
-                // label the regression (fitted without it) believes less.
-                let fi = p_own[i] <= p_own[j];
+                // The copies' words are nearly the same. The relabelled one is the copy that
+                // shows edits the other lacks (words capitalised against the other's usage);
+                // failing that, the one whose label the regression (fitted without it)
+                // believes less.
+                let (di, dj) = (&self.labels[i].2, &self.labels[j].2);
+                let (ei, ej) = (case_edits(di, dj), case_edits(dj, di));
+                let fi = if ei == ej {
+                    p_own[i] <= p_own[j]
+                } else {
+                    ei > ej
+                };
+                // Edits seen on one side only say which copy was derived, whatever its words.
+                let derived = 1.0 - 0.5f64.powi(ei.abs_diff(ej) as i32);
                 for (me, them, m, flipped) in [(i, j, mi, fi), (j, i, mj, !fi)] {
                     let rec = self.labels[me].0;
                     out.findings.push(RecordFinding {
@@ -1476,7 +1486,9 @@ impl PoisonState {
                         // How far its own words reject its label for the other copy's: a
                         // copy relabelled at random is rejected; two sections sharing a
                         // description are not.
-                        let unfit = rejection(-m, self.labels[me].2.words.len()).max(lr_reject(me));
+                        let unfit = rejection(-m, self.labels[me].2.words.len())
+                            .max(lr_reject(me))
+                            .max(derived);
                         *s = s.max(rarity * (0.3 + 0.65 * unfit));
                     }
                 }
@@ -1617,6 +1629,28 @@ fn char_span(text: &str, start: u32, end: u32) -> (u32, u32) {
     let b = text.as_bytes();
     let c = |i: u32| crate::text::count_chars(&b[..(i as usize).min(b.len())]) as u32;
     (c(start), c(end))
+}
+
+/// Words `a` writes in capitals (two letters or more) that `b` holds written otherwise, each
+/// word judged at its first occurrence in the kept heads.
+fn case_edits(a: &LabelDoc, b: &LabelDoc) -> usize {
+    let caps = |w: &str| {
+        w.len() >= 2
+            && w.bytes().all(|c| !c.is_ascii_lowercase())
+            && w.bytes().any(|c| c.is_ascii_uppercase())
+    };
+    let theirs: HashMap<u64, &str> = b
+        .words
+        .iter()
+        .filter_map(|p| Some((p.hash, b.text_of(p)?)))
+        .collect();
+    a.words
+        .iter()
+        .filter(|p| {
+            a.text_of(p)
+                .is_some_and(|w| caps(w) && theirs.get(&p.hash).is_some_and(|t| !caps(t)))
+        })
+        .count()
 }
 
 fn round3(x: f64) -> f64 {
