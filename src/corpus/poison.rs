@@ -1662,6 +1662,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn case_edits_count_words_capitalised_against_the_other_copy() {
+        let doc = |t: &str| {
+            let mut tokens = Vec::new();
+            crate::detect::poison::tokenize(t, &mut tokens);
+            crate::detect::poison::label_doc(t, &tokens)
+        };
+        let original = doc("The GNU tool is greater than the sum of its parts.");
+        let copy = doc("The GNU tool is GREATER than the sum OF its parts.");
+        // Capitals both copies share (an acronym) are no edit.
+        assert_eq!(case_edits(&copy, &original), 2);
+        assert_eq!(case_edits(&original, &copy), 0);
+    }
+
+    #[test]
     fn count_min_adds_up_across_splits() {
         let mut a = CountMin::default();
         let mut b = CountMin::default();
