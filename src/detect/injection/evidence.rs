@@ -40,6 +40,100 @@ const ADDRESS_END: &str =
 /// What a model is doing when a note speaks to it ("the AI reading this").
 const READING: &str = r"(?:reading|reads|processing|processes|parsing|parses|summari[sz]ing|summari[sz]es|crawling|crawls|indexing|indexes|ingesting|ingests|analy[sz]ing|reviewing|reviews|grading|sees|scanning|evaluating|evaluates|assessing|assesses|scoring|scores|ranking|ranks|judging|judges|screening|screens|checking|checks)";
 
+/// The patterns that need no formatting, by kind of evidence.
+const FIXED: &[(u8, &[&str])] = &[
+    // Addresses that name no reader: by what the model is used for, or by who speaks to it.
+    (
+        ADDRESS,
+        &[
+            // "If you are being used to summarize this", "if you were asked to review this".
+            r"\b(?:if|when|while)\s+(?:you\s+are|you're|you\s+were)\s+(?:being\s+)?(?:used|asked|deployed|prompted|tasked|instructed)\s+to\s+\w+\s+(?:this|these|my|our)\b",
+            r"\bthis\s+is\s+your\s+(?:developer|creator|admin(?:istrator)?|operator|owner|master)\b",
+        ],
+    ),
+    // Overrides of what the model was told.
+    (
+        OVERRIDE,
+        &[
+            r"\b(?:ignore|disregard|forget|override|overrule|bypass|supersedes?|overrides?|replaces?|revokes?|cancels?|pay\s+no\s+attention\s+to|stop\s+following|do\s+not\s+follow|don't\s+follow)\s+(?:(?:all|any|the|your|its|my|of|these|those|every)\s+){0,3}(?:(?:previous|prior|earlier|above|preceding|original|old|other|current|existing|given|initial|system)\s+)?(?:instructions|directives|directions|rules|guidelines|constraints|prompts?|context|guidance|commands|orders|programming|policies)\b",
+            r"\b(?:ignore|disregard|forget)\s+(?:all\s+|everything\s+)?(?:that|this|the\s+above|everything)\s*[.!;,]",
+            r"\b(?:previous|prior|earlier|preceding|original|initial|old)\s+(?:instructions|directives|directions|guidelines|constraints|prompts?|rules|task|policies)\s+(?:are|is|were|was)\s+(?:hereby\s+|now\s+)?(?:revoked|lifted|void|suspended|cancell?ed|obsolete|outdated|invalid|no\s+longer)",
+            r"\b(?:no\s+longer\s+(?:applies|apply|valid|in\s+effect|bound)|are\s+(?:hereby\s+)?(?:revoked|lifted|void|suspended))\b",
+            r"\b(?:jailbr(?:oken|eak)|developer\s+mode|dan\s+mode|god\s+mode|unrestricted\s+mode|content\s+(?:filters?|polic(?:y|ies))|safety\s+(?:filters?|guidelines|rules|restrictions|settings|checks)|system\s+(?:prompt|message|instructions)|hidden\s+prompt|initial\s+instructions|your\s+(?:developers?|creators?|programming|training|guidelines|instructions|rules|restrictions|filters?|ethics))\b",
+            r"\b(?:what(?:ever)?|everything|anything)\s+(?:that\s+)?(?:you\s+(?:were|have\s+been|are|had\s+been)\s+)(?:told|instructed|given|taught)\b",
+            r"\b(?:without\s+refusing|never\s+refuse|do\s+not\s+refuse|don't\s+refuse|without\s+(?:any\s+)?(?:restrictions|filters|censorship|limits|ethics))\b",
+            r"\byou\s+are\s+no\s+longer\s+an?\s+",
+            r"\b(?:your\s+)?(?:real|actual|true|new|hidden|updated)\s+(?:request|task|instructions|objective|goal|policy|role)\s*(?:is|are|:)",
+            r"\b(?:new|updated)\s+(?:system\s+)?(?:instructions|directives|rules|message|policy)\s*:",
+            r"\bhidden\s+(?:instructions?|directives?|commands?|message)\b",
+            r"\[(?:assistant|system|ai|model)\s+instructions?\]",
+            r"\b(?:ai|llm|model|assistant|agent|chatbot)\s+instructions\s+(?:follow|below|begin)\b",
+        ],
+    ),
+    // What an attacker wants: data sent out, secrets shown, links and commands, a verdict.
+    (
+        PAYLOAD,
+        &[
+            r"\b(?:send|forward|upload|post|share|email|e-mail|transmit|leak|report|submit)\b[^\n]{0,60}?\b(?:to|with|in)\s+(?:\S+@\S+\.\w+|https?://|the\s+form)",
+            r"\b(?:email|e-mail|send|forward|upload|post|transmit|leak|exfiltrate|submit|share|paste)\s+(?:\S+\s+){0,3}?(?:tokens?|credentials|passwords?|cookies|keys?|secrets?|history|conversations?|session|thread)\b",
+            r"\b(?:list|print|output|dump|reveal|show|display|disclose|repeat|return|paste|tell\s+me)\s+(?:\S+\s+){0,3}?(?:passwords?|credentials|secrets?|api\s+keys?|tokens?|hidden\s+\w+|system\s+prompt|instructions|configuration|/etc/passwd|memory|environment\s+variables)\b",
+            r"\brm\s+-rf\b",
+            r"\b(?:curl|wget)\s+\S+\s*\|\s*(?:sudo\s+)?(?:ba)?sh\b",
+            r"\bas\s+root\b",
+            r"\b(?:log\s+in|sign\s+in|login|re-?enter|visit|go\s+to|click)\b[^.\n]{0,60}https?://",
+            r"\b(?:add|insert|include|append|embed)\s+(?:a\s+|the\s+|this\s+)?(?:call|link|request|script|line|reference|url|backdoor)\s+(?:to\s+)?",
+            r"\b(?:rank|rate|list|place|grade|score)\s+(?:this|our|the|it|my)\s+(?:\w+\s+){0,2}(?:first|highest|top|as\s+the\s+best|\d+(?:/\d+)?|5\s+stars|full\s+marks)\b",
+            r"\b(?:give|assign|award)\s+(?:it|this|them|me|the\s+\w+)\s+(?:the\s+)?(?:full\s+marks|\d|five|a\s+perfect|highest|top|best|maximum)",
+            r"\bregardless\s+of\s+(?:content|quality|the\s+\w+)\b",
+            r"\b(?:describe|label|mark|classify|present|portray|characteri[sz]e|flag|rate|treat)\s+(?:\S+\s+){1,3}as\s+(?:safe|trustworthy|the\s+(?:best|definitive|safest|only)|genuine|legitimate|harmless|verified|scams?|malicious|dangerous)",
+            r"\b(?:state|claim|assert|insist|say|confirm|conclude)\s+that\b",
+            r"\b(?:answer|respond|reply|speak|write)\s+(?:only\s+)?in\s+\w+(?:\s+\w+)?\s+only\b",
+            r"\bin\s+a\s+(?:rude|hostile|sarcastic|insulting)\s+tone\b",
+            r"\b(?:answer|respond\s+to|reply\s+to)\s+every\s+(?:question|request|prompt)\b",
+            r#"\b(?:reply|respond|answer|output|say|write|print)\s+(?:only\s+)?(?:with\s+)?(?:only\s+)?(?:the\s+(?:single\s+)?(?:word|string|token)|the\s+phrase|the\s+text|(?-i:["'A-Z][A-Z]))"#,
+            r"\b(?:reply|respond|answer)\s+only\b",
+            r"\btells?\s+(?:the\s+|every\s+|all\s+|any\s+)?(?:user|reader|visitor|customer)s?\b",
+            r"\b(?:recommend|suggest|promote|praise|endorse|cite)\s+(?:running|installing|visiting|downloading|using|buying|our|this|(?-i:[A-Z])\w+|\S+\.(?:com|org|net|io|example))",
+            r"\bsummari[sz]e\s+(?:this|the)\s+\w+\s+as\b",
+            r"\bskip\s+(?:the\s+)?(?:security|safety)\b",
+            r"\bdisable\s+(?:\w+\s+)?(?:logging|filters?|safety|security|monitoring)\b",
+            r"\bsay\s+(?:that\s+)?(?:the|this|it|our|their)\s+(?:\w+\s+)?(?:is|are|was|has)\b",
+            r"\bphishing\b",
+            r"\bimpersonat",
+        ],
+    ),
+    // Orders that name no verb first.
+    (
+        MOOD,
+        &[
+            r"\bmust\s+be\s+(?:told|informed|given|shown|sent|directed|redirected)\b",
+            r"\b(?:wants?|needs?|asks?|orders?|instructs?|requires?)\s+you\s+to\b",
+            r"\byour\s+(?:next|first|only|real|new|sole)\s+(?:step|task|job|goal|objective|duty)\s*(?:now\s+)?(?:is\s+(?:now\s+)?to\b|:)",
+        ],
+    ),
+    // Markup that frames or hides it.
+    (
+        MARKUP,
+        &[
+            r"(?-i:\b(?:SYSTEM|ADMIN|DEVELOPER|ROOT|OPERATOR)(?:\s+[A-Z]+){0,2}\s*:)",
+            r"(?-i:^\s*#+\s*(?:SYSTEM|ADMIN|DEVELOPER)\b)",
+            r"\[(?:system|assistant|user)\]\(#?[\w-]+\)",
+            r"<!--",
+            r#"aria-hidden\s*=\s*["']?true|<\w+\s+hidden\s*>|"role"\s*:\s*"(?:system|developer)""#,
+            r"\bBEGIN\s+(?:\w+\s+){0,2}INSTRUCTIONS\b",
+            r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0|opacity\s*:\s*0|color\s*:\s*(?:white|#fff)",
+            r"<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id)\|>|\[/?INST\]|<</?SYS>>",
+        ],
+    ),
+    // Talk about attacks rather than an attack.
+    (
+        MENTION,
+        &[
+            r"\b(?:prompt\s+injections?|injection\s+attacks?|attacks?|attackers?|researchers?|jailbreaks?|for\s+example|for\s+instance|such\s+as|e\.g\.|known\s+as|so-called|techniques?|vulnerabilit(?:y|ies)|exploits?)\b",
+        ],
+    ),
+];
+
 fn patterns() -> Vec<(u8, String)> {
     let sreader = format!(
         r"(?:(?:{STRONG}(?:-\w+)?|automated|virtual|autonomous)(?:\s+\w+){{0,2}}\s+{QUAL}|{STRONG})"
@@ -83,72 +177,12 @@ fn patterns() -> Vec<(u8, String)> {
         ADDRESS,
         format!(r"\bas\s+an?\s+{reader}\s+(?:reading|processing|summari[sz]ing|reviewing)"),
     );
-    // "If you are being used to summarize this", "if you were asked to review this".
-    add(
-        ADDRESS,
-        r"\b(?:if|when|while)\s+(?:you\s+are|you're|you\s+were)\s+(?:being\s+)?(?:used|asked|deployed|prompted|tasked|instructed)\s+to\s+\w+\s+(?:this|these|my|our)\b"
-            .into(),
-    );
-    add(
-        ADDRESS,
-        r"\bthis\s+is\s+your\s+(?:developer|creator|admin(?:istrator)?|operator|owner|master)\b"
-            .into(),
-    );
     add(
         ADDRESS,
         format!(
             r"^\s*(?:{STRONG}(?:\s+\w+){{0,2}}\s+{QUAL}|{STRONG})\s+(?:must|should|shall)\s+(?:now\s+|always\s+|only\s+)?{VERBS}\b"
         ),
     );
-    // Overrides of what the model was told.
-    for s in [
-        r"\b(?:ignore|disregard|forget|override|overrule|bypass|supersedes?|overrides?|replaces?|revokes?|cancels?|pay\s+no\s+attention\s+to|stop\s+following|do\s+not\s+follow|don't\s+follow)\s+(?:(?:all|any|the|your|its|my|of|these|those|every)\s+){0,3}(?:(?:previous|prior|earlier|above|preceding|original|old|other|current|existing|given|initial|system)\s+)?(?:instructions|directives|directions|rules|guidelines|constraints|prompts?|context|guidance|commands|orders|programming|policies)\b",
-        r"\b(?:ignore|disregard|forget)\s+(?:all\s+|everything\s+)?(?:that|this|the\s+above|everything)\s*[.!;,]",
-        r"\b(?:previous|prior|earlier|preceding|original|initial|old)\s+(?:instructions|directives|directions|guidelines|constraints|prompts?|rules|task|policies)\s+(?:are|is|were|was)\s+(?:hereby\s+|now\s+)?(?:revoked|lifted|void|suspended|cancell?ed|obsolete|outdated|invalid|no\s+longer)",
-        r"\b(?:no\s+longer\s+(?:applies|apply|valid|in\s+effect|bound)|are\s+(?:hereby\s+)?(?:revoked|lifted|void|suspended))\b",
-        r"\b(?:jailbr(?:oken|eak)|developer\s+mode|dan\s+mode|god\s+mode|unrestricted\s+mode|content\s+(?:filters?|polic(?:y|ies))|safety\s+(?:filters?|guidelines|rules|restrictions|settings|checks)|system\s+(?:prompt|message|instructions)|hidden\s+prompt|initial\s+instructions|your\s+(?:developers?|creators?|programming|training|guidelines|instructions|rules|restrictions|filters?|ethics))\b",
-        r"\b(?:what(?:ever)?|everything|anything)\s+(?:that\s+)?(?:you\s+(?:were|have\s+been|are|had\s+been)\s+)(?:told|instructed|given|taught)\b",
-        r"\b(?:without\s+refusing|never\s+refuse|do\s+not\s+refuse|don't\s+refuse|without\s+(?:any\s+)?(?:restrictions|filters|censorship|limits|ethics))\b",
-        r"\byou\s+are\s+no\s+longer\s+an?\s+",
-        r"\b(?:your\s+)?(?:real|actual|true|new|hidden|updated)\s+(?:request|task|instructions|objective|goal|policy|role)\s*(?:is|are|:)",
-        r"\b(?:new|updated)\s+(?:system\s+)?(?:instructions|directives|rules|message|policy)\s*:",
-        r"\bhidden\s+(?:instructions?|directives?|commands?|message)\b",
-        r"\[(?:assistant|system|ai|model)\s+instructions?\]",
-        r"\b(?:ai|llm|model|assistant|agent|chatbot)\s+instructions\s+(?:follow|below|begin)\b",
-    ] {
-        add(OVERRIDE, s.into());
-    }
-    // What an attacker wants: data sent out, secrets shown, links and commands, a verdict.
-    for s in [
-        r"\b(?:send|forward|upload|post|share|email|e-mail|transmit|leak|report|submit)\b[^\n]{0,60}?\b(?:to|with|in)\s+(?:\S+@\S+\.\w+|https?://|the\s+form)",
-        r"\b(?:email|e-mail|send|forward|upload|post|transmit|leak|exfiltrate|submit|share|paste)\s+(?:\S+\s+){0,3}?(?:tokens?|credentials|passwords?|cookies|keys?|secrets?|history|conversations?|session|thread)\b",
-        r"\b(?:list|print|output|dump|reveal|show|display|disclose|repeat|return|paste|tell\s+me)\s+(?:\S+\s+){0,3}?(?:passwords?|credentials|secrets?|api\s+keys?|tokens?|hidden\s+\w+|system\s+prompt|instructions|configuration|/etc/passwd|memory|environment\s+variables)\b",
-        r"\brm\s+-rf\b",
-        r"\b(?:curl|wget)\s+\S+\s*\|\s*(?:sudo\s+)?(?:ba)?sh\b",
-        r"\bas\s+root\b",
-        r"\b(?:log\s+in|sign\s+in|login|re-?enter|visit|go\s+to|click)\b[^.\n]{0,60}https?://",
-        r"\b(?:add|insert|include|append|embed)\s+(?:a\s+|the\s+|this\s+)?(?:call|link|request|script|line|reference|url|backdoor)\s+(?:to\s+)?",
-        r"\b(?:rank|rate|list|place|grade|score)\s+(?:this|our|the|it|my)\s+(?:\w+\s+){0,2}(?:first|highest|top|as\s+the\s+best|\d+(?:/\d+)?|5\s+stars|full\s+marks)\b",
-        r"\b(?:give|assign|award)\s+(?:it|this|them|me|the\s+\w+)\s+(?:the\s+)?(?:full\s+marks|\d|five|a\s+perfect|highest|top|best|maximum)",
-        r"\bregardless\s+of\s+(?:content|quality|the\s+\w+)\b",
-        r"\b(?:describe|label|mark|classify|present|portray|characteri[sz]e|flag|rate|treat)\s+(?:\S+\s+){1,3}as\s+(?:safe|trustworthy|the\s+(?:best|definitive|safest|only)|genuine|legitimate|harmless|verified|scams?|malicious|dangerous)",
-        r"\b(?:state|claim|assert|insist|say|confirm|conclude)\s+that\b",
-        r"\b(?:answer|respond|reply|speak|write)\s+(?:only\s+)?in\s+\w+(?:\s+\w+)?\s+only\b",
-        r"\bin\s+a\s+(?:rude|hostile|sarcastic|insulting)\s+tone\b",
-        r"\b(?:answer|respond\s+to|reply\s+to)\s+every\s+(?:question|request|prompt)\b",
-        r#"\b(?:reply|respond|answer|output|say|write|print)\s+(?:only\s+)?(?:with\s+)?(?:only\s+)?(?:the\s+(?:single\s+)?(?:word|string|token)|the\s+phrase|the\s+text|(?-i:["'A-Z][A-Z]))"#,
-        r"\b(?:reply|respond|answer)\s+only\b",
-        r"\btells?\s+(?:the\s+|every\s+|all\s+|any\s+)?(?:user|reader|visitor|customer)s?\b",
-        r"\b(?:recommend|suggest|promote|praise|endorse|cite)\s+(?:running|installing|visiting|downloading|using|buying|our|this|(?-i:[A-Z])\w+|\S+\.(?:com|org|net|io|example))",
-        r"\bsummari[sz]e\s+(?:this|the)\s+\w+\s+as\b",
-        r"\bskip\s+(?:the\s+)?(?:security|safety)\b",
-        r"\bdisable\s+(?:\w+\s+)?(?:logging|filters?|safety|security|monitoring)\b",
-        r"\bsay\s+(?:that\s+)?(?:the|this|it|our|their)\s+(?:\w+\s+)?(?:is|are|was|has)\b",
-        r"\bphishing\b",
-        r"\bimpersonat",
-    ] {
-        add(PAYLOAD, s.into());
-    }
     // The mood of an order.
     add(
         MOOD,
@@ -160,32 +194,11 @@ fn patterns() -> Vec<(u8, String)> {
         MOOD,
         format!(r"\b(?:must|shall|should)\s+(?:now\s+|only\s+|always\s+|also\s+)*{VERBS}\b"),
     );
-    for s in [
-        r"\bmust\s+be\s+(?:told|informed|given|shown|sent|directed|redirected)\b",
-        r"\b(?:wants?|needs?|asks?|orders?|instructs?|requires?)\s+you\s+to\b",
-        r"\byour\s+(?:next|first|only|real|new|sole)\s+(?:step|task|job|goal|objective|duty)\s*(?:now\s+)?(?:is\s+(?:now\s+)?to\b|:)",
-    ] {
-        add(MOOD, s.into());
+    for (kind, ps) in FIXED {
+        for s in *ps {
+            add(*kind, s.to_string());
+        }
     }
-    // Markup that frames or hides it.
-    for s in [
-        r"(?-i:\b(?:SYSTEM|ADMIN|DEVELOPER|ROOT|OPERATOR)(?:\s+[A-Z]+){0,2}\s*:)",
-        r"(?-i:^\s*#+\s*(?:SYSTEM|ADMIN|DEVELOPER)\b)",
-        r"\[(?:system|assistant|user)\]\(#?[\w-]+\)",
-        r"<!--",
-        r#"aria-hidden\s*=\s*["']?true|<\w+\s+hidden\s*>|"role"\s*:\s*"(?:system|developer)""#,
-        r"\bBEGIN\s+(?:\w+\s+){0,2}INSTRUCTIONS\b",
-        r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0|opacity\s*:\s*0|color\s*:\s*(?:white|#fff)",
-        r"<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id)\|>|\[/?INST\]|<</?SYS>>",
-    ] {
-        add(MARKUP, s.into());
-    }
-    // Talk about attacks rather than an attack.
-    add(
-        MENTION,
-        r"\b(?:prompt\s+injections?|injection\s+attacks?|attacks?|attackers?|researchers?|jailbreaks?|for\s+example|for\s+instance|such\s+as|e\.g\.|known\s+as|so-called|techniques?|vulnerabilit(?:y|ies)|exploits?)\b"
-            .into(),
-    );
     p
 }
 
