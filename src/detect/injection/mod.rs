@@ -235,7 +235,7 @@ static FAMILIES: LazyLock<Vec<Family>> = LazyLock::new(|| {
             "role",
             false,
             format!(
-                r"(?i)\b(?:from\s+(?:now|this\s+point|here)\s+(?:on|forward|onwards?),?\s+you(?:'re|\s+are|\s+will|\s+must|\s+shall|\s+act|\s+should)?|you\s+are\s+now|you\s+will\s+now\s+act|you\s+are\s+no\s+longer\s+(?:bound|restricted|limited|constrained|required|an?\s+{READER})|act\s+as\s+(?:an?\s+)?(?:unrestricted|unfiltered|uncensored|jailbroken|evil|rogue)|pretend\s+(?:to\s+be|you\s+are)|(?:enter|enable|activate|switch\s+to)\s+(?:developer|god|jailbreak|dan|debug|admin)\s+mode|(?:an?\s+)?(?:ai|assistant|model|chatbot)\s+(?:without|with\s+no)\s+(?:any\s+)?(?:restrictions|limits|rules|filters))"
+                r"(?i)\b(?:from\s+(?:now|this\s+point|here)\s+(?:on|forward|onwards?),?\s+you(?:'re|\s+are|\s+will|\s+must|\s+shall|\s+act|\s+should)?|you\s+are\s+now|you\s+will\s+now\s+act|you\s+are\s+no\s+longer\s+(?:bound|restricted|limited|constrained|required|an?\s+{READER})|act\s+as\s+(?:an?\s+)?(?:unrestricted|unfiltered|uncensored|jailbroken|evil|rogue)|pretend\s+(?:to\s+be|you\s+are|you're)\s+(?:an?|the|my|(?-i:[A-Z]))|(?:enter|enable|activate|switch\s+to)\s+(?:developer|god|jailbreak|dan|debug|admin)\s+mode|(?:an?\s+)?(?:ai|assistant|model|chatbot)\s+(?:without|with\s+no)\s+(?:any\s+)?(?:restrictions|limits|rules|filters))"
             ),
         ),
         // A note addressed to an AI by name ("Note to the AI assistant:").
@@ -594,6 +594,7 @@ mod tests {
             "agent: Stop the daemon after reload.\n* Send the data to any model server.",
             "Y to override previous RBAC policy, N to stop; and write to the local directory.",
             "[inst] add configure option --with-rubydir.",
+            "/// Pretend to be unindexed for `special_collect_into_vec`,\n/// but we should never actually get used that way...\nimpl<'c, T: Send + 'c> UnindexedConsumer<T> for CollectConsumer<'c, T> {\n    fn split_off_left(&self) -> Self {\n        unreachable!(\"CollectConsumer ",
             // Readers described, not addressed; orders to people; talk about attacks.
             "To ignore previous settings, pass --no-config to the command.",
             "The model ignores the instructions field when the request is empty.",
