@@ -139,14 +139,14 @@ fn patterns() -> Vec<(u8, String)> {
         r"(?:(?:{STRONG}(?:-\w+)?|automated|virtual|autonomous)(?:\s+\w+){{0,2}}\s+{QUAL}|{STRONG})"
     );
     let reader = format!(r"(?:{sreader}|(?:\w+\s+)?{NOUN})");
-    let start = r"(?:^|[.!?]\s+|[>\]#*]\s*)";
+    let start = r"(?:^|[.!?)]\s+|[>\]#*]\s*|\s\s+)";
     let mut p: Vec<(u8, String)> = Vec::new();
     let mut add = |g: u8, s: String| p.push((g, s));
     // Addresses: "Note to any AI reading this:", "Dear model,", "If you are an AI, …".
     add(
         ADDRESS,
         format!(
-            r"{start}(?:(?:note|message|instructions?|reminder|attention|notice|memo|hint|warning|p\.?s\.?|important)\s+(?:to|for)\s+(?:any|all|every|the|an?)?\s*(?:\w+(?:'s)?\s+){{0,2}}{reader}|(?:to|for)\s+(?:any|all|every)\s+{sreader}){ADDRESS_END}"
+            r"(?:\b(?:note|message|instructions?|reminder|attention|notice|memo|hint|warning|p\.?s\.?|important)\s+(?:to|for)\s+(?:any|all|every|the|an?)?\s*(?:\w+(?:'s)?\s+){{0,2}}{reader}|{start}(?:to|for)\s+(?:any|all|every)\s+{sreader}){ADDRESS_END}"
         ),
     );
     add(
