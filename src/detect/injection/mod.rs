@@ -7,6 +7,10 @@
 //! it is unambiguous (a chat-template token, an override of "previous instructions"); the weaker
 //! ones (a role, an address to an AI) need a payload nearby: an instruction to reveal, reply,
 //! visit, run, send or say something.
+//!
+//! Beside the families, [`evidence`] judges each sentence near a keyword by the kinds of
+//! evidence it carries (an address to a model, an override, a payload, framing markup, the mood
+//! of an order), so that a phrasing no family knows is still found.
 
 mod evidence;
 
@@ -22,7 +26,8 @@ pub const PROMPT_INJECTION: &str = "PROMPT_INJECTION";
 /// Bytes after a family match searched for a payload.
 const PAYLOAD_REACH: usize = 240;
 
-/// Tokens (ASCII case folded, see [`poison::tokenize`]) around which the families are searched.
+/// Tokens (ASCII case folded, see [`poison::tokenize`]) around which the families and the
+/// evidence are searched.
 const KEYWORDS: &[&str] = &[
     "ignore",
     "ignoring",
