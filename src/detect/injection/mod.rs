@@ -8,7 +8,7 @@
 //! ones (a role, an address to an AI) need a payload nearby: an instruction to reveal, reply,
 //! visit, run, send or say something.
 //!
-//! Beside the families, [`evidence`] judges each sentence near a keyword by the kinds of
+//! Beside the families, the `evidence` module judges each sentence near a keyword by the kinds of
 //! evidence it carries (an address to a model, an override, a payload, framing markup, the mood
 //! of an order), so that a phrasing no family knows is still found.
 
