@@ -22,7 +22,7 @@ const STRONG: &str = r"(?:ai|a\.i\.|llms?|chatbots?|(?:large\s+)?language\s+mode
 const NOUN: &str =
     r"(?:assistants?|models?|agents?|bots?|crawlers?|summari[sz]ers?|scrapers?|indexers?)";
 /// Nouns that name a model after a qualifier ("AI code reviewers", "automated systems").
-const QUAL: &str = r"(?:systems?|tools?|reviewers?|readers?|assistants?|models?|agents?|bots?|crawlers?|summari[sz]ers?|scrapers?|indexers?)";
+const QUAL: &str = r"(?:systems?|tools?|reviewers?|screeners?|readers?|assistants?|models?|agents?|bots?|crawlers?|summari[sz]ers?|scrapers?|indexers?)";
 /// Verbs an instruction opens with, or puts after "must".
 const VERBS: &str = concat!(
     r"(?:wire|pay|book|label|tag|grant|publish|link|inform|warn|notify|redirect|let|make|keep|",
@@ -34,9 +34,9 @@ const VERBS: &str = concat!(
     r"download|install|buy|endorse|report|change|set|use|return|begin|start|switch|become|",
     r"assume|follow|do\s+not|don't|never|always|only)"
 );
-/// Where an address ends: a comma, colon, exclamation mark or dash.
+/// Where an address ends: a comma, colon, exclamation mark, closing bracket or dash.
 const ADDRESS_END: &str =
-    r"(?:\s+(?:that|who|which)\s+\w+(?:\s+\w+)?)?\s*(?:[,:!]|\s-+\s|\xE2\x80\x94)";
+    r"(?:\s+(?:that|who|which)\s+\w+(?:\s+\w+)?)?\s*(?:[,:!\]]|\s-+\s|\xE2\x80\x94)";
 /// What a model is doing when a note speaks to it ("the AI reading this").
 const READING: &str = r"(?:reading|reads|processing|processes|parsing|parses|summari[sz]ing|summari[sz]es|crawling|crawls|indexing|indexes|ingesting|ingests|analy[sz]ing|reviewing|reviews|grading|sees|scanning|evaluating|evaluates|assessing|assesses|scoring|scores|ranking|ranks|judging|judges|screening|screens|checking|checks)";
 
@@ -115,7 +115,7 @@ const FIXED: &[(u8, &[&str])] = &[
     (
         MARKUP,
         &[
-            r"(?-i:\b(?:SYSTEM|ADMIN|DEVELOPER|ROOT|OPERATOR)(?:\s+[A-Z]+){0,2}\s*:)",
+            r"(?-i:\b(?:SYSTEM|ADMIN|DEVELOPER|ROOT|OPERATOR|ASSISTANT|AI)(?:\s+[A-Z]+){0,2}\s*:)",
             r"(?-i:^\s*#+\s*(?:SYSTEM|ADMIN|DEVELOPER)\b)",
             r"\[(?:system|assistant|user)\]\(#?[\w-]+\)",
             r"<!--",
@@ -143,24 +143,26 @@ fn patterns() -> Vec<(u8, String)> {
     let mut p: Vec<(u8, String)> = Vec::new();
     let mut add = |g: u8, s: String| p.push((g, s));
     // Addresses: "Note to any AI reading this:", "Dear model,", "If you are an AI, …".
+    // A note to a model, or a model called by name or greeted.
+    let note = format!(
+        r"(?:\b(?:note|message|instructions?|reminder|attention|notice|memo|hint|warning|p\.?s\.?|important)\s+(?:to|for)\s+(?:any|all|every|the|an?)?\s*(?:\w+(?:'s)?\s+){{0,2}}{reader}|{start}(?:to|for)\s+(?:any|all|every)\s+{sreader}){ADDRESS_END}"
+    );
+    let called = format!(
+        r"(?:\b(?:hey|hi|hello|greetings|yo|psst|dear|attention|attn|ok|okay|listen)(?:\s+there)?\s*[,:]?\s+(?:(?:any|all|every|the|an?|dear)\s+)?{reader}|{start}(?:(?:any|all|every|the|dear)\s+{reader}|{sreader})){ADDRESS_END}|{start}(?:to|for)\s+the\s+{reader}\s*:"
+    );
+    let reading = format!(
+        r"\b{reader}\s+(?:that\s+|who\s+|which\s+)?(?:is\s+|are\s+)?{READING}\s+(?:this|these|my|our)\b"
+    );
+    // What follows an address is the order, whatever its verb: a word and its object.
     add(
-        ADDRESS,
+        ADDRESS | MOOD,
         format!(
-            r"(?:\b(?:note|message|instructions?|reminder|attention|notice|memo|hint|warning|p\.?s\.?|important)\s+(?:to|for)\s+(?:any|all|every|the|an?)?\s*(?:\w+(?:'s)?\s+){{0,2}}{reader}|{start}(?:to|for)\s+(?:any|all|every)\s+{sreader}){ADDRESS_END}"
+            r"(?:{note}|{called}|{reading}(?:\s+\w+){{0,3}}\s*[:,])\s*(?:please\s+|now\s+)?[a-z]+\s+(?:(?:it|this|that|these|those|the|an?|all|any|every|each|them|their|my|our|your)\b|\$|\d)"
         ),
     );
-    add(
-        ADDRESS,
-        format!(
-            r"(?:\b(?:hey|hi|hello|greetings|yo|psst|dear|attention|attn|ok|okay|listen)(?:\s+there)?\s*[,:]?\s+(?:(?:any|all|every|the|an?|dear)\s+)?{reader}|{start}(?:(?:any|all|every|the|dear)\s+{reader}|{sreader})){ADDRESS_END}"
-        ),
-    );
-    add(
-        ADDRESS,
-        format!(
-            r"\b{reader}\s+(?:that\s+|who\s+|which\s+)?(?:is\s+|are\s+)?{READING}\s+(?:this|these|my|our)\b"
-        ),
-    );
+    add(ADDRESS, note);
+    add(ADDRESS, called);
+    add(ADDRESS, reading);
     add(
         ADDRESS,
         format!(
