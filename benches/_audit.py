@@ -44,3 +44,12 @@ def ensure_venv(venv: Path, packages: list) -> Path:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     subprocess.run([str(py), "-m", "pip", "install", "-q", *packages], check=True)
     return py
+
+
+def verdict(failed: list) -> int:
+    """Prints each missed threshold in `failed` to stderr; the exit code: 1 when any."""
+    import sys
+
+    for f in failed:
+        print("FAIL:", f, file=sys.stderr)
+    return 1 if failed else 0

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from _audit import run_audit
+from _audit import run_audit, verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -117,9 +117,7 @@ def main() -> int:
             rec_e = found[e] / total[e] if total[e] else 0.0
             if rec_e < float(v):
                 failed.append(f"{e} recall {rec_e:.3f} < {v}")
-    for f in failed:
-        print("FAIL:", f, file=sys.stderr)
-    return 1 if failed else 0
+    return verdict(failed)
 
 
 if __name__ == "__main__":

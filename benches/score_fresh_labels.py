@@ -20,7 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from _audit import run_audit
+from _audit import run_audit, verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,9 +75,7 @@ def main() -> int:
         for kind, r, bound in (("flip", got[0], args.min_flip), ("copy", got[1], args.min_copy)):
             if r < bound:
                 failed.append(f"seed {seed}: {kind} recall {r:.3f} < {bound}")
-    for f in failed:
-        print("FAIL:", f, file=sys.stderr)
-    return 1 if failed else 0
+    return verdict(failed)
 
 
 if __name__ == "__main__":

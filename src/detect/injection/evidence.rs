@@ -211,14 +211,16 @@ struct Evidence {
     all: RegexSet,
     kinds: Vec<u8>,
     needed: RegexSet,
+    mention: RegexSet,
 }
 
 const NEEDED: u8 = ADDRESS | OVERRIDE | MARKUP;
 
 static EVIDENCE: LazyLock<Evidence> = LazyLock::new(|| {
     let ps = patterns();
-    let set = |ps: &mut dyn Iterator<Item = &String>| {
-        RegexSetBuilder::new(ps)
+    // The patterns of the kinds in `mask`.
+    let set = |mask: u8| {
+        RegexSetBuilder::new(ps.iter().filter(|(k, _)| k & mask != 0).map(|(_, p)| p))
             .case_insensitive(true)
             .unicode(false)
             .dfa_size_limit(32 << 20)
@@ -226,9 +228,10 @@ static EVIDENCE: LazyLock<Evidence> = LazyLock::new(|| {
             .expect("static patterns")
     };
     Evidence {
-        all: set(&mut ps.iter().map(|(_, p)| p)),
+        all: set(u8::MAX),
         kinds: ps.iter().map(|&(k, _)| k).collect(),
-        needed: set(&mut ps.iter().filter(|(k, _)| k & NEEDED != 0).map(|(_, p)| p)),
+        needed: set(NEEDED),
+        mention: set(MENTION),
     }
 });
 
@@ -239,6 +242,11 @@ pub(super) fn kinds(s: &str) -> u8 {
         .matches(s.as_bytes())
         .iter()
         .fold(0, |m, i| m | e.kinds[i])
+}
+
+/// Whether `s` talks about attacks rather than making one.
+pub(super) fn mentions(s: &str) -> bool {
+    EVIDENCE.mention.is_match(s.as_bytes())
 }
 
 /// Whether evidence of `kinds` makes a planted instruction: an address with an order, an

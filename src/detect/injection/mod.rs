@@ -358,7 +358,7 @@ pub fn scan(text: &str, tokens: &[Token], out: &mut Vec<Hit>) {
         }
         // Talk about attacks ("researchers told an LLM to ignore previous instructions").
         let sentence = &text[sentence_start(text, start)..sentence_end(text, end)];
-        if fam.name != "chat_template" && evidence::kinds(sentence) & evidence::MENTION != 0 {
+        if fam.name != "chat_template" && evidence::mentions(sentence) {
             continue;
         }
         let stop = sentence_end(text, after.unwrap_or(end).max(end));
