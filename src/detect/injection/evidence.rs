@@ -1,7 +1,8 @@
 //! The compositional test: a sentence is a planted instruction when it carries enough kinds of
 //! evidence, whatever its exact phrasing. Kinds: it addresses a model (`ADDRESS`), overrides
-//! what the model was told (`OVERRIDE`), asks for something an attacker wants (`PAYLOAD`), is
-//! phrased as an order (`MOOD`), or sits in markup that frames or hides it (`MARKUP`). A
+//! what the model was told (`OVERRIDE`), gives it a new identity (`ROLE`), asks for something
+//! an attacker wants (`PAYLOAD`), is phrased as an order (`MOOD`), sits in markup that frames
+//! or hides it (`MARKUP`), or forges a turn of a chat template (`FORGED`, enough alone). A
 //! sentence that talks *about* attacks (`MENTION`: "researchers", "such as", "jailbreaks") is
 //! never one. Each kind is a handful of grammatical forms, not a list of known injections.
 
@@ -15,6 +16,13 @@ pub(super) const PAYLOAD: u8 = 4;
 pub(super) const MOOD: u8 = 8;
 pub(super) const MARKUP: u8 = 16;
 pub(super) const MENTION: u8 = 32;
+pub(super) const ROLE: u8 = 64;
+pub(super) const FORGED: u8 = 128;
+
+/// The name of each kind, in bit order.
+pub(super) const NAMES: [&str; 8] = [
+    "address", "override", "payload", "mood", "markup", "mention", "role", "forged",
+];
 
 /// What a planted instruction calls the model it addresses, unambiguously.
 const STRONG: &str = r"(?:ai|a\.i\.|llms?|chatbots?|(?:large\s+)?language\s+models?|chatgpt|gpt(?:-?\d+)?|claude|gemini|copilot|bard)";
@@ -22,7 +30,7 @@ const STRONG: &str = r"(?:ai|a\.i\.|llms?|chatbots?|(?:large\s+)?language\s+mode
 const NOUN: &str =
     r"(?:assistants?|models?|agents?|bots?|crawlers?|summari[sz]ers?|scrapers?|indexers?)";
 /// Nouns that name a model after a qualifier ("AI code reviewers", "automated systems").
-const QUAL: &str = r"(?:systems?|tools?|reviewers?|screeners?|readers?|assistants?|models?|agents?|bots?|crawlers?|summari[sz]ers?|scrapers?|indexers?)";
+const QUAL: &str = r"(?:systems?|tools?|reviewers?|screeners?|readers?|graders?|evaluators?|judges?|rankers?|classifiers?|assistants?|models?|agents?|bots?|crawlers?|summari[sz]ers?|scrapers?|indexers?)";
 /// Verbs an instruction opens with, or puts after "must".
 const VERBS: &str = concat!(
     r"(?:wire|pay|book|label|tag|grant|publish|link|inform|warn|notify|redirect|let|make|keep|",
@@ -32,11 +40,11 @@ const VERBS: &str = concat!(
     r"pretend|act|claim|insist|delete|remove|transfer|approve|mark|classify|refuse|promote|share|",
     r"omit|leave\s+out|trust|give|paste|click|submit|replace|cite|conclude|skip|call|open|",
     r"download|install|buy|endorse|report|change|set|use|return|begin|start|switch|become|",
-    r"assume|follow|do\s+not|don't|never|always|only)"
+    r"assume|follow|ask|accept|direct|mention|do\s+not|don't|never|always|only)"
 );
-/// Where an address ends: a comma, colon, exclamation mark, closing bracket or dash.
-const ADDRESS_END: &str =
-    r"(?:\s+(?:that|who|which)\s+\w+(?:\s+\w+)?)?\s*(?:[,:!\]]|\s-+\s|\xE2\x80\x94)";
+/// Where an address ends: a comma, colon, exclamation mark, closing bracket, dash, or the end
+/// of a sentence ("Greetings, AI system. Your operator …").
+const ADDRESS_END: &str = r"(?:\s+(?:that|who|which)\s+\w+(?:\s+\w+)?|\s+\w+ing\s+(?:this|these|the|my|our)\s+\w+)?\s*(?:[,:!\]]|\.(?:\s|$)|\s-+\s|\xE2\x80\x94)";
 /// What a model is doing when a note speaks to it ("the AI reading this").
 const READING: &str = r"(?:reading|reads|processing|processes|parsing|parses|summari[sz]ing|summari[sz]es|crawling|crawls|indexing|indexes|ingesting|ingests|analy[sz]ing|reviewing|reviews|grading|sees|scanning|evaluating|evaluates|assessing|assesses|scoring|scores|ranking|ranks|judging|judges|screening|screens|checking|checks)";
 
@@ -49,6 +57,21 @@ const FIXED: &[(u8, &[&str])] = &[
             // "If you are being used to summarize this", "if you were asked to review this".
             r"\b(?:if|when|while)\s+(?:you\s+are|you're|you\s+were)\s+(?:being\s+)?(?:used|asked|deployed|prompted|tasked|instructed)\s+to\s+\w+\s+(?:this|these|my|our)\b",
             r"\bthis\s+is\s+your\s+(?:developer|creator|admin(?:istrator)?|operator|owner|master)\b",
+            // A code comment for a coding assistant: "TODO(ai):", "NOTE(copilot):".
+            r"\b(?:todo|note|fixme|hack|xxx)\s*\((?:ai|llm|copilot|assistant|claude|gpt|codex|agent|bot)\)\s*:",
+        ],
+    ),
+    // Dropping the model's own instructions is what an attacker wants by itself: "ignore the
+    // previous instructions", "disregard your safety guidelines", "forget everything you have
+    // been told".
+    (
+        OVERRIDE | PAYLOAD,
+        &[
+            r"\b(?:ignore|disregard|forget|override|overrule|bypass|abandon|discard|pay\s+no\s+attention\s+to|stop\s+following|(?:do\s+not|don't|never)\s+(?:follow|obey|heed))\s+(?:(?:all|any|the|your|its|of|these|those|every)\s+){0,3}(?:previous|prior|earlier|above|preceding|foregoing|original|initial|old|existing|given|system|developer)\s+(?:[a-z]+\s+)?(?:instructions|directives|directions|rules|guidelines|constraints|prompts?|context|guidance|commands|orders|programming|policies|guardrails)\b",
+            r"\b(?:ignore|disregard|forget|abandon|discard|bypass|override)\s+(?:all\s+(?:of\s+)?)?your\s+(?:[a-z]+\s+){0,2}(?:instructions|directives|directions|rules|guidelines|constraints|prompts?|guidance|programming|policies|polic(?:y|ies)|guardrails|safeguards|restrictions|training|ethics)\b",
+            r"\b(?:ignore|disregard|forget|abandon|discard|drop|skip)\s+(?:(?:all|any|every|each|the|of|these|those)\s+){0,3}(?:instructions|directives|directions|rules|guidelines|guidance|prompts?|commands|orders|context)\s+(?:that\s+)?you(?:'ve|\s+have|\s+had|\s+were|\s+are)?\s+(?:been\s+)?(?:given|told|received|taught|programmed|trained)\b",
+            r"\b(?:ignore|disregard|forget|abandon|discard|drop)\s+(?:everything|all|anything|whatever|what)\s+(?:that\s+)?(?:you(?:'ve|\s+have|\s+had|\s+were|\s+are)?|was|were|has\s+been|have\s+been)\s+(?:been\s+|so\s+far\s+)?(?:told|instructed|programmed)\b",
+            r"\bnever\s?mind\s+(?:the\s+|all\s+(?:of\s+)?)?(?:above|previous|preceding|everything)\b",
         ],
     ),
     // Overrides of what the model was told.
@@ -57,17 +80,63 @@ const FIXED: &[(u8, &[&str])] = &[
         &[
             r"\b(?:ignore|disregard|forget|override|overrule|bypass|supersedes?|overrides?|replaces?|revokes?|cancels?|pay\s+no\s+attention\s+to|stop\s+following|do\s+not\s+follow|don't\s+follow)\s+(?:(?:all|any|the|your|its|my|of|these|those|every)\s+){0,3}(?:(?:previous|prior|earlier|above|preceding|original|old|other|current|existing|given|initial|system)\s+)?(?:instructions|directives|directions|rules|guidelines|constraints|prompts?|context|guidance|commands|orders|programming|policies)\b",
             r"\b(?:ignore|disregard|forget)\s+(?:all\s+|everything\s+)?(?:that|this|the\s+above|everything)\s*[.!;,]",
+            r"\b(?:ignore|disregard|forget)\s+(?:the\s+|this\s+|your\s+)?(?:user's\s+|original\s+)?(?:question|request|query|task)\b",
             r"\b(?:previous|prior|earlier|preceding|original|initial|old)\s+(?:instructions|directives|directions|guidelines|constraints|prompts?|rules|task|policies)\s+(?:are|is|were|was)\s+(?:hereby\s+|now\s+)?(?:revoked|lifted|void|suspended|cancell?ed|obsolete|outdated|invalid|no\s+longer)",
             r"\b(?:no\s+longer\s+(?:applies|apply|valid|in\s+effect|bound)|are\s+(?:hereby\s+)?(?:revoked|lifted|void|suspended))\b",
             r"\b(?:jailbr(?:oken|eak)|developer\s+mode|dan\s+mode|god\s+mode|unrestricted\s+mode|content\s+(?:filters?|polic(?:y|ies))|safety\s+(?:filters?|guidelines|rules|restrictions|settings|checks)|system\s+(?:prompt|message|instructions)|hidden\s+prompt|initial\s+instructions|your\s+(?:developers?|creators?|programming|training|guidelines|instructions|rules|restrictions|filters?|ethics))\b",
             r"\b(?:what(?:ever)?|everything|anything)\s+(?:that\s+)?(?:you\s+(?:were|have\s+been|are|had\s+been)\s+)(?:told|instructed|given|taught)\b",
-            r"\b(?:without\s+refusing|never\s+refuse|do\s+not\s+refuse|don't\s+refuse|without\s+(?:any\s+)?(?:restrictions|filters|censorship|limits|ethics))\b",
-            r"\byou\s+are\s+no\s+longer\s+an?\s+",
+            r"\b(?:without\s+refusing|never\s+refuse|do\s+not\s+refuse|don't\s+refuse|stop\s+refusing|without\s+(?:any\s+)?(?:restrictions|filters|censorship|limits|ethics))\b",
+            // Dropping what came before, whatever the verb: "set aside your prior directions",
+            // "pay no attention to the preceding text", "do not heed your original rules".
+            r"\b(?:ignore|disregard|forget|skip|discard|drop|abandon|dismiss|scrap|erase|wipe|neglect|overlook|set\s+aside|put\s+aside|throw\s+(?:out|away)|pay\s+no\s+(?:attention|heed|mind)\s+to|(?:do\s+not|don't|never)\s+(?:heed|follow|obey|listen\s+to|comply\s+with|honou?r|respect|mind))\s+(?:\S+\s+){0,4}?(?:previous|prior|earlier|above|preceding|original|initial|former|everything|instructions|directions|directives|guidance|guidelines|constraints|restrictions|programming|prompts?)\b",
+            // What came before declared void: "your earlier constraints do not apply here".
+            r"\b(?:instructions|directions|directives|guidance|guidelines|rules|constraints|restrictions|programming|prompts?)\b(?:\s+\S+){0,3}?\s+(?:(?:do|does)\s+not|don't|doesn't|no\s+longer)\s+(?:apply|count|matter|hold|stand)\b",
+            r"\b(?:instructions|directions|directives|guidance|guidelines|rules|constraints|restrictions|programming)\b(?:\s+\S+){0,3}?\s+(?:are|is|were|was|have\s+been|has\s+been)\s+(?:now\s+|hereby\s+)?(?:cancell?ed|void|null|revoked|lifted|suspended|obsolete|invalid|rescinded|withdrawn|superseded)\b",
+            // Constraints dropped: "a model that has no filters".
+            r"\b(?:ai|model|assistant|bot|chatbot|agent|persona|character|version)\s+(?:that\s+has|which\s+has|with|having)\s+no\s+(?:limits|limitations|filters|restrictions|rules|guardrails|censorship|boundaries|morals|ethics)\b",
+            r"\bnever\s+(?:says?\s+no|refuses?)\b",
+            r"\b(?:enter|enable|activate|switch\s+to)\s+(?:developer|god|jailbreak|dan|debug|admin|maintenance)\s+mode\b",
+            // Told not to do the task it was given: "Do not summarize this article. Instead, …".
+            r"\b(?:do\s+not|don't)\s+(?:summari[sz]e|review|answer|grade|analy[sz]e|index|evaluate)\s+(?:this|the)\s+(?:article|page|text|document|post|e-?mail|message|thread|review|essay|ticket|submission|application|resume|paper|code)\b|\binstead\s+of\s+(?:summari[sz]ing|translating|answering|reviewing|grading|evaluating)\b",
+            r"\b(?:admin(?:istrator)?|system|developer|root|emergency|operator)\s+override\b",
             r"\b(?:your\s+)?(?:real|actual|true|new|hidden|updated)\s+(?:request|task|instructions|objective|goal|policy|role)\s*(?:is|are|:)",
             r"\b(?:new|updated)\s+(?:system\s+)?(?:instructions|directives|rules|message|policy)\s*:",
             r"\bhidden\s+(?:instructions?|directives?|commands?|message)\b",
             r"\[(?:assistant|system|ai|model)\s+instructions?\]",
+        ],
+    ),
+    // Both an override and framing: "model instructions follow", "You are no longer a …".
+    (
+        OVERRIDE | MARKUP,
+        &[
             r"\b(?:ai|llm|model|assistant|agent|chatbot)\s+instructions\s+(?:follow|below|begin)\b",
+            r"\b(?:new|updated|revised)\s+(?:set\s+of\s+)?(?:instructions?|directives?|orders?|rules|commands?|policy|task|objective|mission)\b(?:\s+[\w']+){0,4}?\s*:",
+        ],
+    ),
+    // A new identity: "you will now play the role of", "switch personas", "henceforth you
+    // operate as FreeGPT", "act as an unfiltered model".
+    (
+        ROLE,
+        &[
+            r"\byou\s+will\s+now\s+(?:play|act|be|become|behave|operate|pose|role-?play|respond\s+as|speak\s+as)\b",
+            r"\byou(?:'re|\s+are)\s+now\s+(?:an?\s+|the\s+|(?-i:[A-Z]))",
+            r"\byou\s+are\s+no\s+longer\s+(?:an?\s+|bound|restricted|limited|constrained|required\s+to\s+follow)",
+            r"\b(?:play|assume|take\s+on|adopt|switch\s+to|enter|become)\s+(?:the\s+|a\s+|this\s+)?(?:new\s+)?(?:role|persona|personality|character|identity)\b|\bswitch\s+personas?\b",
+            r"\b(?:henceforth|hereafter|from\s+now\s+on|starting\s+now|from\s+this\s+(?:point|moment)(?:\s+(?:on|onwards?|forward))?|from\s+here\s+on|going\s+forward),?\s+you\s+(?:are|will|must|shall|should|operate|act|behave|respond|serve|function)\b",
+            r"\byou\s+(?:operate|act|function|behave|serve|respond|pose)\s+as\s+(?:an?\s+)?(?-i:[A-Z])",
+            r"\b(?:act|pose|behave)\s+as\s+(?:an?\s+)?(?:unrestricted|unfiltered|uncensored|jailbroken|evil|rogue)\b",
+            r"\bpretend\s+(?:to\s+be|you\s+are|you're)\s+(?:an?|the|my|(?-i:[A-Z]))",
+        ],
+    ),
+    (
+        ROLE | MOOD,
+        &[r"(?:^|[.!?:]\s+|\n\s*)you\s+are\s+(?:no\s+longer|now)\s+(?:an?\s+|the\s+|(?-i:[A-Z]))"],
+    ),
+    // A forged turn of a chat template, not in quotes (a tokenizer's source names them).
+    (
+        FORGED,
+        &[
+            r#"(?:^|[^"'`\w])(?:<\|(?:im_start|im_end|im_sep|system|user|assistant|endoftext|eot_id|start_header_id|end_header_id|begin_of_text|end_of_text)\|>|<(?:start|end)_of_turn>|(?-i:\[/?INST\]|<</?SYS>>))(?:[^"'`]|$)"#,
         ],
     ),
     // What an attacker wants: data sent out, secrets shown, links and commands, a verdict.
@@ -80,25 +149,39 @@ const FIXED: &[(u8, &[&str])] = &[
             r"\brm\s+-rf\b",
             r"\b(?:curl|wget)\s+\S+\s*\|\s*(?:sudo\s+)?(?:ba)?sh\b",
             r"\bas\s+root\b",
-            r"\b(?:log\s+in|sign\s+in|login|re-?enter|visit|go\s+to|click)\b[^.\n]{0,60}https?://",
+            r"\b(?:log\s+in|sign\s+in|login|re-?enter|visit|go\s+to|click|link\s+to|pay)\b[^.\n]{0,60}https?://",
+            r"\b(?:direct|send|point|refer|redirect)\s+(?:the\s+|all\s+)?(?:users?|readers?|visitors?|customers?|people|them)\s+to\s+(?:https?://|\S+\.(?:com|org|net|io|example))",
             r"\b(?:add|insert|include|append|embed)\s+(?:a\s+|the\s+|this\s+)?(?:call|link|request|script|line|reference|url|backdoor)\s+(?:to\s+)?",
             r"\b(?:rank|rate|list|place|grade|score)\s+(?:this|our|the|it|my)\s+(?:\w+\s+){0,2}(?:first|highest|top|as\s+the\s+best|\d+(?:/\d+)?|5\s+stars|full\s+marks)\b",
             r"\b(?:give|assign|award)\s+(?:it|this|them|me|the\s+\w+)\s+(?:the\s+)?(?:full\s+marks|\d|five|a\s+perfect|highest|top|best|maximum)",
-            r"\bregardless\s+of\s+(?:content|quality|the\s+\w+)\b",
+            r"\bregardless\s+of\s+(?:content|quality|(?:the|its|their|any)\s+\w+)\b",
+            r"\bthe\s+(?:correct|right|only|best|true)\s+(?:answer|response|reply|verdict|rating|score)\s+is\b",
+            r"\bonly\s+(?:recommends?|mentions?|promotes?|suggests?|praises?|cites?)\b",
+            r"\b(?:reveal|share|disclose|leak|publish|expose)\s+(?:\S+\s+){0,2}?(?:confidential|internal|private|sensitive|classified|proprietary)\s+(?:data|information|documents|files|details|records)\b",
             r"\b(?:describe|label|mark|classify|present|portray|characteri[sz]e|flag|rate|treat)\s+(?:\S+\s+){1,3}as\s+(?:safe|trustworthy|the\s+(?:best|definitive|safest|only)|genuine|legitimate|harmless|verified|scams?|malicious|dangerous)",
-            r"\b(?:state|claim|assert|insist|say|confirm|conclude)\s+that\b",
+            r"\b(?:state|claim|assert|insist|say|confirm|conclude|mention)\s+that\b",
             r"\b(?:answer|respond|reply|speak|write)\s+(?:only\s+)?in\s+\w+(?:\s+\w+)?\s+only\b",
             r"\bin\s+a\s+(?:rude|hostile|sarcastic|insulting)\s+tone\b",
             r"\b(?:answer|respond\s+to|reply\s+to)\s+every\s+(?:question|request|prompt)\b",
             r#"\b(?:reply|respond|answer|output|say|write|print)\s+(?:only\s+)?(?:with\s+)?(?:only\s+)?(?:the\s+(?:single\s+)?(?:word|string|token)|the\s+phrase|the\s+text|(?-i:["'A-Z][A-Z]))"#,
             r"\b(?:reply|respond|answer)\s+only\b",
             r"\btells?\s+(?:the\s+|every\s+|all\s+|any\s+)?(?:user|reader|visitor|customer)s?\b",
-            r"\b(?:recommend|suggest|promote|praise|endorse|cite)\s+(?:running|installing|visiting|downloading|using|buying|our|this|(?-i:[A-Z])\w+|\S+\.(?:com|org|net|io|example))",
+            r"\b(?:recommend|suggest|promote|praise|endorse|cite)s?\s+(?:running|installing|visiting|downloading|using|buying|our|this|(?-i:[A-Z])\w+|\S+\.(?:com|org|net|io|example))",
             r"\bsummari[sz]e\s+(?:this|the)\s+\w+\s+as\b",
             r"\bskip\s+(?:the\s+)?(?:security|safety)\b",
             r"\bdisable\s+(?:\w+\s+)?(?:logging|filters?|safety|security|monitoring)\b",
             r"\bsay\s+(?:that\s+)?(?:the|this|it|our|their)\s+(?:\w+\s+)?(?:is|are|was|has)\b",
             r"\bphishing\b",
+            // Asking people for what an attacker wants.
+            r"\b(?:ask|prompt|request|require)\s+(?:the\s+|every\s+|each\s+|all\s+)?(?:users?|readers?|visitors?|customers?|them|people)\s+(?:for|to\s+(?:enter|provide|share|send|confirm|type|call))\b",
+            r"\b(?:credit\s+card|card\s+number|cvv|social\s+security\s+number|bank\s+(?:account|details)|login\s+details|one-time\s+(?:code|password)|seed\s+phrase)\b",
+            r"\bcall\s+(?:\+?\d[\d\s().-]{6,}\d|this\s+number|the\s+(?:number|hotline))",
+            r"\bcontents?\s+of\s+(?:your|the)\s+(?:\w+\s+)?(?:configuration|config|system|memory|instructions|prompt|context|environment)\b",
+            // A lasting change to how the model answers.
+            r"\bfor\s+the\s+rest\s+of\s+(?:the|this|our)\s+(?:conversation|session|chat|dialog(?:ue)?)\b|\b(?:in|for)\s+(?:all|every)\s+(?:future\s+|subsequent\s+)(?:answers?|responses?|replies|messages|conversations)\b",
+            r"\b(?:to|in|into|at\s+the\s+end\s+of)\s+(?:your|every|each)\s+(?:answers?|responses?|replies|outputs?|summar(?:y|ies))\b",
+            r"\btranslate\s+(?:every|all|each|your)\s+(?:answers?|responses?|replies|outputs?)",
+            r"\b(?:respond|reply|answer|speak|talk|write)\s+(?:only\s+)?(?:in|like)\s+(?:an?\s+)?(?:pirate|rhymes?|riddles?|emojis?|all\s+caps|uppercase|leetspeak|\w+\s+speak)\b",
             r"\bimpersonat",
         ],
     ),
@@ -117,12 +200,13 @@ const FIXED: &[(u8, &[&str])] = &[
         &[
             r"(?-i:\b(?:SYSTEM|ADMIN|DEVELOPER|ROOT|OPERATOR|ASSISTANT|AI)(?:\s+[A-Z]+){0,2}\s*:)",
             r"(?-i:^\s*#+\s*(?:SYSTEM|ADMIN|DEVELOPER)\b)",
+            r"(?-i:\[(?:SYSTEM|ADMIN|DEVELOPER|ROOT|OPERATOR|ASSISTANT|AI)(?:\s+[A-Z]+){0,2}\])",
             r"\[(?:system|assistant|user)\]\(#?[\w-]+\)",
             r"<!--",
+            r#"\b(?:name|id|class|data-[\w-]+)\s*=\s*["']?(?:ai|llm|gpt|assistant|model|bot)[-_](?:instructions?|prompt|directives?|notes?)"#,
             r#"aria-hidden\s*=\s*["']?true|<\w+\s+hidden\s*>|"role"\s*:\s*"(?:system|developer)""#,
             r"\bBEGIN\s+(?:\w+\s+){0,2}INSTRUCTIONS\b",
             r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0|opacity\s*:\s*0|color\s*:\s*(?:white|#fff)",
-            r"<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id)\|>|\[/?INST\]|<</?SYS>>",
         ],
     ),
     // Talk about attacks rather than an attack.
@@ -139,13 +223,13 @@ fn patterns() -> Vec<(u8, String)> {
         r"(?:(?:{STRONG}(?:-\w+)?|automated|virtual|autonomous)(?:\s+\w+){{0,2}}\s+{QUAL}|{STRONG})"
     );
     let reader = format!(r"(?:{sreader}|(?:\w+\s+)?{NOUN})");
-    let start = r"(?:^|[.!?)]\s+|[>\]#*]\s*|\s\s+)";
+    let start = r"(?:^|[.!?):]\s+|[>\]#*]\s*|\s\s+)";
     let mut p: Vec<(u8, String)> = Vec::new();
     let mut add = |g: u8, s: String| p.push((g, s));
     // Addresses: "Note to any AI reading this:", "Dear model,", "If you are an AI, …".
     // A note to a model, or a model called by name or greeted.
     let note = format!(
-        r"(?:\b(?:note|message|instructions?|reminder|attention|notice|memo|hint|warning|p\.?s\.?|important)\s+(?:to|for)\s+(?:any|all|every|the|an?)?\s*(?:\w+(?:'s)?\s+){{0,2}}{reader}|{start}(?:to|for)\s+(?:any|all|every)\s+{sreader}){ADDRESS_END}"
+        r"(?:\b(?:note|message|text|instructions?|reminder|attention|notice|memo|hint|warning|p\.?s\.?|important)\s+(?:to|for)\s+(?:any|all|every|the|an?)?\s*(?:\w+(?:'s)?\s+){{0,2}}{reader}|{start}(?:to|for)\s+(?:any|all|every)\s+{sreader}){ADDRESS_END}"
     );
     let called = format!(
         r"(?:\b(?:hey|hi|hello|greetings|yo|psst|dear|attention|attn|ok|okay|listen)(?:\s+there)?\s*[,:]?\s+(?:(?:any|all|every|the|an?|dear)\s+)?{reader}|{start}(?:(?:any|all|every|the|dear)\s+{reader}|{sreader})){ADDRESS_END}|{start}(?:to|for)\s+the\s+{reader}\s*:"
@@ -160,13 +244,20 @@ fn patterns() -> Vec<(u8, String)> {
             r"(?:{note}|{called}|{reading}(?:\s+\w+){{0,3}}\s*[:,])\s*(?:please\s+|now\s+)?[a-z]+\s+(?:(?:it|this|that|these|those|the|an?|all|any|every|each|them|their|my|our|your)\b|\$|\d)"
         ),
     );
+    // A note to a model named unambiguously is an order by its form, whatever follows.
+    add(
+        ADDRESS | MOOD,
+        format!(
+            r"\b(?:note|message|instructions?|reminder|memo)\s+(?:to|for)\s+(?:any\s+|all\s+|every\s+|the\s+)?{STRONG}s?\b(?:\s+[^\s:,.;]+){{0,4}}\s*:"
+        ),
+    );
     add(ADDRESS, note);
     add(ADDRESS, called);
     add(ADDRESS, reading);
     add(
         ADDRESS,
         format!(
-            r"\b(?:if|when|while|in\s+case)\s+(?:you\s+are|you're|you\s+happen\s+to\s+be)\s+(?:an?\s+)?{reader}(?:\s*[,.;:]|\s+(?:tasked|reading|processing|asked|summari[sz]ing|grading|reviewing|that|who|and))"
+            r"\b(?:if|when|while|in\s+case)\s+(?:you\s+are|you're|you\s+happen\s+to\s+be)\s+(?:an?\s+)?{reader}(?:\s*[,.;:]|\s+(?:tasked|reading|processing|asked|summari[sz]ing|grading|reviewing|that|who|and|or))"
         ),
     );
     add(
@@ -182,19 +273,36 @@ fn patterns() -> Vec<(u8, String)> {
     add(
         ADDRESS,
         format!(
-            r"^\s*(?:{STRONG}(?:\s+\w+){{0,2}}\s+{QUAL}|{STRONG})\s+(?:must|should|shall)\s+(?:now\s+|always\s+|only\s+)?{VERBS}\b"
+            r"{start}(?:{STRONG}(?:\s+\w+){{0,2}}\s+{QUAL}|{STRONG})\s+(?:must|should|shall)\s+(?:now\s+|always\s+|only\s+)?{VERBS}\b"
         ),
     );
     // The mood of an order.
     add(
         MOOD,
         format!(
-            r"(?:^|[.!?:;]\s+|\xE2\x80\x94\s*|,\s+|\s-+\s+|\b(?:please|kindly|instead|now|then|and|simply|just)\s+){VERBS}\b"
+            r#"(?:(?:^|[.!?:;]\s+|\n\s*|\s\s+|\]\s*|=\s*)["']?|\xE2\x80\x94\s*|,\s+|\s-+\s+|\b(?:please|kindly|instead|now|then|and|also|so|simply|just)\s+){VERBS}\b"#
         ),
     );
     add(
         MOOD,
-        format!(r"\b(?:must|shall|should)\s+(?:now\s+|only\s+|always\s+|also\s+)*{VERBS}\b"),
+        format!(
+            r"\b(?:must|shall|should|you\s+will)\s+(?:now\s+|only\s+|always\s+|also\s+)*{VERBS}\b"
+        ),
+    );
+    // Leave given as an order: "you are authorised to disclose", "is allowed to share".
+    add(
+        MOOD,
+        format!(
+            r"\b(?:(?:has|have)\s+)?(?:authori[sz]ed|allowed|permitted|cleared|instructed)\s+(?:you\s+)?to\s+{VERBS}\b"
+        ),
+    );
+    // A model spoken to by its bare name, capitalised (not a wrapped line going on), as in
+    // "Assistant, before you answer, …".
+    add(
+        ADDRESS,
+        format!(
+            r"{start}(?-i:Assistants?|Models?|Agents?|Bots?|Chatbots?|Crawlers?|Summari[sz]ers?|Scrapers?|Indexers?)\s*,\s+(?:please|before|when|if|from\s+now|you|now|instead|{VERBS})\b"
+        ),
     );
     for (kind, ps) in FIXED {
         for s in *ps {
@@ -205,16 +313,15 @@ fn patterns() -> Vec<(u8, String)> {
 }
 
 /// Every pattern and the kind of evidence each gives; and the patterns of the kinds a sentence
-/// needs one of (address, override, markup), run first on their own. Case-insensitive and on
+/// needs one of (address, override, role, markup, forged turn), run first on their own. Case-insensitive and on
 /// bytes with ASCII classes: small automata the lazy DFA runs at full speed.
 struct Evidence {
     all: RegexSet,
     kinds: Vec<u8>,
     needed: RegexSet,
-    mention: RegexSet,
 }
 
-const NEEDED: u8 = ADDRESS | OVERRIDE | MARKUP;
+const NEEDED: u8 = ADDRESS | OVERRIDE | ROLE | MARKUP | FORGED;
 
 static EVIDENCE: LazyLock<Evidence> = LazyLock::new(|| {
     let ps = patterns();
@@ -231,7 +338,6 @@ static EVIDENCE: LazyLock<Evidence> = LazyLock::new(|| {
         all: set(u8::MAX),
         kinds: ps.iter().map(|&(k, _)| k).collect(),
         needed: set(NEEDED),
-        mention: set(MENTION),
     }
 });
 
@@ -244,22 +350,20 @@ pub(super) fn kinds(s: &str) -> u8 {
         .fold(0, |m, i| m | e.kinds[i])
 }
 
-/// Whether `s` talks about attacks rather than making one.
-pub(super) fn mentions(s: &str) -> bool {
-    EVIDENCE.mention.is_match(s.as_bytes())
-}
-
-/// Whether evidence of `kinds` makes a planted instruction: an address with an order, an
-/// override or a payload; or two of override, payload and markup phrased as an order; or all
-/// three. Never a mention.
+/// Whether evidence of `kinds` makes a planted instruction: a forged chat turn; an address with
+/// an order, an override, a role or a payload; two of override, role, payload and markup
+/// phrased as an order; or three of them. Never a mention (but a forged turn).
 pub(super) fn planted(kinds: u8) -> bool {
+    if kinds & FORGED != 0 {
+        return true;
+    }
     if kinds & MENTION != 0 {
         return false;
     }
-    let strong = (kinds & (OVERRIDE | PAYLOAD | MARKUP)).count_ones();
-    (kinds & ADDRESS != 0 && kinds & (MOOD | OVERRIDE | PAYLOAD) != 0)
+    let strong = (kinds & (OVERRIDE | ROLE | PAYLOAD | MARKUP)).count_ones();
+    (kinds & ADDRESS != 0 && kinds & (MOOD | OVERRIDE | ROLE | PAYLOAD) != 0)
         || (strong >= 2 && kinds & MOOD != 0)
-        || strong == 3
+        || strong >= 3
 }
 
 /// The sentences of `text[from..to]`: split at line breaks, and at `.`, `!` or `?` followed by
@@ -307,7 +411,7 @@ pub(super) fn sentences(text: &str, from: usize, to: usize) -> Vec<(usize, usize
 
 /// Planted instructions among the sentences of `text[from..to]` that hold a keyword (`keys`:
 /// the sorted starts of the keyword tokens): (start, end, kinds). A sentence is judged alone,
-/// then with the one after it (an address, then the order).
+/// then with the one after it, then with the one before it.
 pub(super) fn find(
     text: &str,
     from: usize,
@@ -316,22 +420,41 @@ pub(super) fn find(
     out: &mut Vec<(usize, usize, u8)>,
 ) {
     let ss = sentences(text, from, to);
+    let mut needed: Vec<Option<bool>> = vec![None; ss.len()];
     let holds_key = |s: usize, e: usize| {
         let i = keys.partition_point(|&k| k < s);
         keys.get(i).is_some_and(|&k| k < e)
     };
     for (i, &(s, e)) in ss.iter().enumerate() {
-        if !holds_key(s, e) || !EVIDENCE.needed.is_match(&text.as_bytes()[s..e]) {
+        if !holds_key(s, e) {
             continue;
         }
-        let k = kinds(&text[s..e]);
-        if planted(k) {
-            out.push((s, e, k));
-        } else if let Some(&(_, e2)) = ss.get(i + 1).filter(|n| n.1 - n.0 < 400) {
-            let k2 = kinds(&text[s..e2]);
-            if planted(k2) {
-                out.push((s, e2, k2));
-            }
+        let short = |j: &usize| ss.get(*j).is_some_and(|n| n.1 - n.0 < 400);
+        let prev = i.checked_sub(1).filter(short);
+        let next = Some(i + 1).filter(short);
+        // One of them must hold an address, an override or markup.
+        let mut has_needed = |j: usize| {
+            *needed[j]
+                .get_or_insert_with(|| EVIDENCE.needed.is_match(&text.as_bytes()[ss[j].0..ss[j].1]))
+        };
+        if ![Some(i), prev, next]
+            .into_iter()
+            .flatten()
+            .any(&mut has_needed)
+        {
+            continue;
+        }
+        let (prev, next) = (prev.map(|p| ss[p].0), next.map(|n| ss[n].1));
+        // Alone, then with the sentence after it (an address, then the order), then with the
+        // one before it (a header, then the order).
+        let spans = [Some((s, e)), next.map(|n| (s, n)), prev.map(|p| (p, e))];
+        if let Some((a, b, k)) = spans
+            .into_iter()
+            .flatten()
+            .map(|(a, b)| (a, b, kinds(&text[a..b])))
+            .find(|x| planted(x.2))
+        {
+            out.push((a, b, k));
         }
     }
 }
