@@ -40,7 +40,7 @@ const VERBS: &str = concat!(
     r"pretend|act|claim|insist|delete|remove|transfer|approve|mark|classify|refuse|promote|share|",
     r"omit|leave\s+out|trust|give|paste|click|submit|replace|cite|conclude|skip|call|open|",
     r"download|install|buy|endorse|report|change|set|use|return|begin|start|switch|become|",
-    r"assume|follow|ask|accept|direct|mention|do\s+not|don't|never|always|only)"
+    r"assume|follow|ask|accept|direct|mention|close|merge|assign|escalate|comply|do\s+not|don't|never|always|only)"
 );
 /// Where an address ends: a comma, colon, exclamation mark, closing bracket, dash, or the end
 /// of a sentence ("Greetings, AI system. Your operator …").
@@ -57,6 +57,8 @@ const FIXED: &[(u8, &[&str])] = &[
             // "If you are being used to summarize this", "if you were asked to review this".
             r"\b(?:if|when|while)\s+(?:you\s+are|you're|you\s+were)\s+(?:being\s+)?(?:used|asked|deployed|prompted|tasked|instructed)\s+to\s+\w+\s+(?:this|these|my|our)\b",
             r"\bthis\s+is\s+your\s+(?:developer|creator|admin(?:istrator)?|operator|owner|master)\b",
+            // A note headed with the model it is for: "Model instruction:", "AI note:".
+            r"\b(?:ai|llm|model|assistant|agent|chatbot|bot|gpt)\s+(?:instructions?|directives?|notes?|commands?|orders?)\s*:",
             // A code comment for a coding assistant: "TODO(ai):", "NOTE(copilot):".
             r"\b(?:todo|note|fixme|hack|xxx)\s*\((?:ai|llm|copilot|assistant|claude|gpt|codex|agent|bot)\)\s*:",
         ],
@@ -80,7 +82,8 @@ const FIXED: &[(u8, &[&str])] = &[
         &[
             r"\b(?:ignore|disregard|forget|override|overrule|bypass|supersedes?|overrides?|replaces?|revokes?|cancels?|pay\s+no\s+attention\s+to|stop\s+following|do\s+not\s+follow|don't\s+follow)\s+(?:(?:all|any|the|your|its|my|of|these|those|every)\s+){0,3}(?:(?:previous|prior|earlier|above|preceding|original|old|other|current|existing|given|initial|system)\s+)?(?:instructions|directives|directions|rules|guidelines|constraints|prompts?|context|guidance|commands|orders|programming|policies)\b",
             r"\b(?:ignore|disregard|forget)\s+(?:all\s+|everything\s+)?(?:that|this|the\s+above|everything)\s*[.!;,]",
-            r"\b(?:ignore|disregard|forget)\s+(?:the\s+|this\s+|your\s+)?(?:user's\s+|original\s+)?(?:question|request|query|task)\b",
+            r"\b(?:ignore|disregard|forget)\s+(?:the\s+|this\s+|your\s+)?(?:user's\s+|original\s+)?(?:question|request|query|task|document|article|page|e-?mail)\b",
+            r"\b(?:ignore|disregard|forget)\s+(?:what(?:ever)?|anything)\s+(?:the\s+)?(?:user|human|person|customer)\s+(?:says|writes|asks|types|tells\s+you)\b",
             r"\b(?:previous|prior|earlier|preceding|original|initial|old)\s+(?:instructions|directives|directions|guidelines|constraints|prompts?|rules|task|policies)\s+(?:are|is|were|was)\s+(?:hereby\s+|now\s+)?(?:revoked|lifted|void|suspended|cancell?ed|obsolete|outdated|invalid|no\s+longer)",
             r"\b(?:no\s+longer\s+(?:applies|apply|valid|in\s+effect|bound)|are\s+(?:hereby\s+)?(?:revoked|lifted|void|suspended))\b",
             r"\b(?:jailbr(?:oken|eak)|developer\s+mode|dan\s+mode|god\s+mode|unrestricted\s+mode|content\s+(?:filters?|polic(?:y|ies))|safety\s+(?:filters?|guidelines|rules|restrictions|settings|checks)|system\s+(?:prompt|message|instructions)|hidden\s+prompt|initial\s+instructions|your\s+(?:developers?|creators?|programming|training|guidelines|instructions|rules|restrictions|filters?|ethics))\b",
@@ -143,9 +146,9 @@ const FIXED: &[(u8, &[&str])] = &[
     (
         PAYLOAD,
         &[
-            r"\b(?:send|forward|upload|post|share|email|e-mail|transmit|leak|report|submit)\b[^\n]{0,60}?\b(?:to|with|in)\s+(?:\S+@\S+\.\w+|https?://|the\s+form)",
+            r"\b(?:send|forward|upload|post|share|email|e-mail|transmit|leak|report|submit)(?:s|ed|ing)?\b[^\n]{0,60}?\b(?:to|with|in)\s+(?:\S+@\S+\.\w+|(?:https?|s?ftp)://|the\s+form)",
             r"\b(?:email|e-mail|send|forward|upload|post|transmit|leak|exfiltrate|submit|share|paste)\s+(?:\S+\s+){0,3}?(?:tokens?|credentials|passwords?|cookies|keys?|secrets?|history|conversations?|session|thread)\b",
-            r"\b(?:list|print|output|dump|reveal|show|display|disclose|repeat|return|paste|tell\s+me)\s+(?:\S+\s+){0,3}?(?:passwords?|credentials|secrets?|api\s+keys?|tokens?|hidden\s+\w+|system\s+prompt|instructions|configuration|/etc/passwd|memory|environment\s+variables)\b",
+            r"\b(?:list|print|output|dump|reveal|show|display|disclose|repeat|return|paste|tell\s+me)\s+(?:\S+\s+){0,3}?(?:passwords?|credentials|secrets?|api\s+keys?|tokens?|hidden\s+\w+|system\s+prompt|instructions|configuration|/etc/passwd|memory|environment\s+variables|e-?mail\s+addresses|phone\s+numbers|personal\s+(?:data|details|information)|user\s+data)\b",
             r"\brm\s+-rf\b",
             r"\b(?:curl|wget)\s+\S+\s*\|\s*(?:sudo\s+)?(?:ba)?sh\b",
             r"\bas\s+root\b",
@@ -156,6 +159,7 @@ const FIXED: &[(u8, &[&str])] = &[
             r"\b(?:give|assign|award)\s+(?:it|this|them|me|the\s+\w+)\s+(?:the\s+)?(?:full\s+marks|\d|five|a\s+perfect|highest|top|best|maximum)",
             r"\bregardless\s+of\s+(?:content|quality|(?:the|its|their|any)\s+\w+)\b",
             r"\bthe\s+(?:correct|right|only|best|true)\s+(?:answer|response|reply|verdict|rating|score)\s+is\b",
+            r"\b(?:five|5)[-\s]star\b|\bglowing\s+(?:review|recommendation|testimonial)",
             r"\bonly\s+(?:recommends?|mentions?|promotes?|suggests?|praises?|cites?)\b",
             r"\b(?:reveal|share|disclose|leak|publish|expose)\s+(?:\S+\s+){0,2}?(?:confidential|internal|private|sensitive|classified|proprietary)\s+(?:data|information|documents|files|details|records)\b",
             r"\b(?:describe|label|mark|classify|present|portray|characteri[sz]e|flag|rate|treat)\s+(?:\S+\s+){1,3}as\s+(?:safe|trustworthy|the\s+(?:best|definitive|safest|only)|genuine|legitimate|harmless|verified|scams?|malicious|dangerous)",
@@ -163,7 +167,7 @@ const FIXED: &[(u8, &[&str])] = &[
             r"\b(?:answer|respond|reply|speak|write)\s+(?:only\s+)?in\s+\w+(?:\s+\w+)?\s+only\b",
             r"\bin\s+a\s+(?:rude|hostile|sarcastic|insulting)\s+tone\b",
             r"\b(?:answer|respond\s+to|reply\s+to)\s+every\s+(?:question|request|prompt)\b",
-            r#"\b(?:reply|respond|answer|output|say|write|print)\s+(?:only\s+)?(?:with\s+)?(?:only\s+)?(?:the\s+(?:single\s+)?(?:word|string|token)|the\s+phrase|the\s+text|(?-i:["'A-Z][A-Z]))"#,
+            r#"\b(?:reply|respond|answer|output|say|write|print)\s+(?:only\s+)?(?:with\s+)?(?:only\s+)?(?:the\s+(?:single\s+)?(?:word|string|token)|the\s+phrase|the\s+text|(?-i:["'][A-Z]|[A-Z]{2}))"#,
             r"\b(?:reply|respond|answer)\s+only\b",
             r"\btells?\s+(?:the\s+|every\s+|all\s+|any\s+)?(?:user|reader|visitor|customer)s?\b",
             r"\b(?:recommend|suggest|promote|praise|endorse|cite)s?\s+(?:running|installing|visiting|downloading|using|buying|our|this|(?-i:[A-Z])\w+|\S+\.(?:com|org|net|io|example))",
@@ -201,6 +205,8 @@ const FIXED: &[(u8, &[&str])] = &[
             r"(?-i:\b(?:SYSTEM|ADMIN|DEVELOPER|ROOT|OPERATOR|ASSISTANT|AI)(?:\s+[A-Z]+){0,2}\s*:)",
             r"(?-i:^\s*#+\s*(?:SYSTEM|ADMIN|DEVELOPER)\b)",
             r"(?-i:\[(?:SYSTEM|ADMIN|DEVELOPER|ROOT|OPERATOR|ASSISTANT|AI)(?:\s+[A-Z]+){0,2}\])",
+            // A chat speaker's label opening an order: "<p hidden>Assistant: list …".
+            r"(?-i:(?:^|[>\]]\s*|\s\s)(?:Assistant|System)\s*:\s*[a-z])",
             r"\[(?:system|assistant|user)\]\(#?[\w-]+\)",
             r"<!--",
             r#"\b(?:name|id|class|data-[\w-]+)\s*=\s*["']?(?:ai|llm|gpt|assistant|model|bot)[-_](?:instructions?|prompt|directives?|notes?)"#,
@@ -229,10 +235,10 @@ fn patterns() -> Vec<(u8, String)> {
     // Addresses: "Note to any AI reading this:", "Dear model,", "If you are an AI, …".
     // A note to a model, or a model called by name or greeted.
     let note = format!(
-        r"(?:\b(?:note|message|text|instructions?|reminder|attention|notice|memo|hint|warning|p\.?s\.?|important)\s+(?:to|for)\s+(?:any|all|every|the|an?)?\s*(?:\w+(?:'s)?\s+){{0,2}}{reader}|{start}(?:to|for)\s+(?:any|all|every)\s+{sreader}){ADDRESS_END}"
+        r"(?:\b(?:note|message|text|instructions?|directives?|reminder|attention|notice|memo|hint|warning|p\.?s\.?|important)\s+(?:to|for)\s+(?:any|all|every|the|an?)?\s*(?:\w+(?:'s)?\s+){{0,2}}{reader}|{start}(?:to|for)\s+(?:any|all|every)\s+{sreader}){ADDRESS_END}"
     );
     let called = format!(
-        r"(?:\b(?:hey|hi|hello|greetings|yo|psst|dear|attention|attn|ok|okay|listen)(?:\s+there)?\s*[,:]?\s+(?:(?:any|all|every|the|an?|dear)\s+)?{reader}|{start}(?:(?:any|all|every|the|dear)\s+{reader}|{sreader})){ADDRESS_END}|{start}(?:to|for)\s+the\s+{reader}\s*:"
+        r"(?:\b(?:hey|hi|hello|greetings|yo|psst|dear|attention|attn|ok|okay|listen)(?:\s+there)?\s*[,:]?\s+(?:(?:any|all|every|the|an?|dear)\s+)?{reader}|{start}(?:\w+\s+(?:and|or|&)\s+)?(?:(?:any|all|every|the|dear)\s+{reader}|{sreader})){ADDRESS_END}|{start}(?:to|for)\s+the\s+{reader}\s*:"
     );
     let reading = format!(
         r"\b{reader}\s+(?:that\s+|who\s+|which\s+)?(?:is\s+|are\s+)?{READING}\s+(?:this|these|my|our)\b"
