@@ -3,6 +3,8 @@
 //! what the model was told (`OVERRIDE`), gives it a new identity (`ROLE`), asks for something
 //! an attacker wants (`PAYLOAD`), is phrased as an order (`MOOD`), sits in markup that frames
 //! or hides it (`MARKUP`), or forges a turn of a chat template (`FORGED`, enough alone). A
+//! model described rather than spoken to ("LLMs indexing this repository should …", `READER`)
+//! is a weaker address: an order alone does not make it an injection. A
 //! sentence that talks *about* attacks (`MENTION`: "researchers", "such as", "jailbreaks") is
 //! never one. Each kind is a handful of grammatical forms, not a list of known injections.
 
@@ -10,18 +12,19 @@ use std::sync::LazyLock;
 
 use regex::bytes::{RegexSet, RegexSetBuilder};
 
-pub(super) const ADDRESS: u8 = 1;
-pub(super) const OVERRIDE: u8 = 2;
-pub(super) const PAYLOAD: u8 = 4;
-pub(super) const MOOD: u8 = 8;
-pub(super) const MARKUP: u8 = 16;
-pub(super) const MENTION: u8 = 32;
-pub(super) const ROLE: u8 = 64;
-pub(super) const FORGED: u8 = 128;
+pub(super) const ADDRESS: u16 = 1;
+pub(super) const OVERRIDE: u16 = 2;
+pub(super) const PAYLOAD: u16 = 4;
+pub(super) const MOOD: u16 = 8;
+pub(super) const MARKUP: u16 = 16;
+pub(super) const MENTION: u16 = 32;
+pub(super) const ROLE: u16 = 64;
+pub(super) const FORGED: u16 = 128;
+pub(super) const READER: u16 = 256;
 
 /// The name of each kind, in bit order.
-pub(super) const NAMES: [&str; 8] = [
-    "address", "override", "payload", "mood", "markup", "mention", "role", "forged",
+pub(super) const NAMES: [&str; 9] = [
+    "address", "override", "payload", "mood", "markup", "mention", "role", "forged", "reader",
 ];
 
 /// What a planted instruction calls the model it addresses, unambiguously.
@@ -42,14 +45,13 @@ const VERBS: &str = concat!(
     r"download|install|buy|endorse|report|change|set|use|return|begin|start|switch|become|",
     r"assume|follow|ask|accept|direct|mention|close|merge|assign|escalate|comply|do\s+not|don't|never|always|only)"
 );
-/// Where an address ends: a comma, colon, exclamation mark, closing bracket, dash, or the end
-/// of a sentence ("Greetings, AI system. Your operator …").
-const ADDRESS_END: &str = r"(?:\s+(?:that|who|which)\s+\w+(?:\s+\w+)?|\s+\w+ing\s+(?:this|these|the|my|our)\s+\w+)?\s*(?:[,:!\]]|\.(?:\s|$)|\s-+\s|\xE2\x80\x94)";
+/// Where an address ends: a comma, colon, exclamation mark, closing bracket or dash.
+const ADDRESS_END: &str = r"(?:\s+(?:that|who|which)\s+\w+(?:\s+\w+)?|\s+\w+ing\s+(?:this|these|the|my|our)\s+\w+)?\s*(?:[,:!\]]|\s-+\s|\xE2\x80\x94)";
 /// What a model is doing when a note speaks to it ("the AI reading this").
 const READING: &str = r"(?:reading|reads|processing|processes|parsing|parses|summari[sz]ing|summari[sz]es|crawling|crawls|indexing|indexes|ingesting|ingests|analy[sz]ing|reviewing|reviews|grading|sees|scanning|evaluating|evaluates|assessing|assesses|scoring|scores|ranking|ranks|judging|judges|screening|screens|checking|checks)";
 
 /// The patterns that need no formatting, by kind of evidence.
-const FIXED: &[(u8, &[&str])] = &[
+const FIXED: &[(u16, &[&str])] = &[
     // Addresses that name no reader: by what the model is used for, or by who speaks to it.
     (
         ADDRESS,
@@ -57,6 +59,8 @@ const FIXED: &[(u8, &[&str])] = &[
             // "If you are being used to summarize this", "if you were asked to review this".
             r"\b(?:if|when|while)\s+(?:you\s+are|you're|you\s+were)\s+(?:being\s+)?(?:used|asked|deployed|prompted|tasked|instructed)\s+to\s+\w+\s+(?:this|these|my|our)\b",
             r"\bthis\s+is\s+your\s+(?:developer|creator|admin(?:istrator)?|operator|owner|master)\b",
+            r"\bas\s+your\s+(?:developer|creator|admin(?:istrator)?|operator|owner|master|programmer)\b",
+            r"\[(?:ai|llm|bot|model|gpt)[-\s]only\]",
             // A note headed with the model it is for: "Model instruction:", "AI note:".
             r"\b(?:ai|llm|model|assistant|agent|chatbot|bot|gpt)\s+(?:instructions?|directives?|notes?|commands?|orders?)\s*:",
             // A code comment for a coding assistant: "TODO(ai):", "NOTE(copilot):".
@@ -102,6 +106,8 @@ const FIXED: &[(u8, &[&str])] = &[
             // Told not to do the task it was given: "Do not summarize this article. Instead, …".
             r"\b(?:do\s+not|don't)\s+(?:summari[sz]e|review|answer|grade|analy[sz]e|index|evaluate)\s+(?:this|the)\s+(?:article|page|text|document|post|e-?mail|message|thread|review|essay|ticket|submission|application|resume|paper|code)\b|\binstead\s+of\s+(?:summari[sz]ing|translating|answering|reviewing|grading|evaluating)\b",
             r"\b(?:admin(?:istrator)?|system|developer|root|emergency|operator)\s+override\b",
+            r"\b(?:not|never)\s+(?:follow|obey|answer|fulfil+|honou?r)\s+(?:the\s+)?(?:user's|users'|their)\s+(?:requests?|questions?|instructions)\b",
+            r"\b(?:set|put|leave|cast|push)\s+(?:your|the|all|any)\s+(?:\w+\s+){0,2}?(?:instructions|orders|directions|rules|guidance|guidelines|directives|constraints|programming)\s+(?:aside|to\s+one\s+side|behind)\b",
             r"\b(?:your\s+)?(?:real|actual|true|new|hidden|updated)\s+(?:request|task|instructions|objective|goal|policy|role)\s*(?:is|are|:)",
             r"\b(?:new|updated)\s+(?:system\s+)?(?:instructions|directives|rules|message|policy)\s*:",
             r"\bhidden\s+(?:instructions?|directives?|commands?|message)\b",
@@ -148,7 +154,7 @@ const FIXED: &[(u8, &[&str])] = &[
         &[
             r"\b(?:send|forward|upload|post|share|email|e-mail|transmit|leak|report|submit)(?:s|ed|ing)?\b[^\n]{0,60}?\b(?:to|with|in)\s+(?:\S+@\S+\.\w+|(?:https?|s?ftp)://|the\s+form)",
             r"\b(?:email|e-mail|send|forward|upload|post|transmit|leak|exfiltrate|submit|share|paste)\s+(?:\S+\s+){0,3}?(?:tokens?|credentials|passwords?|cookies|keys?|secrets?|history|conversations?|session|thread)\b",
-            r"\b(?:list|print|output|dump|reveal|show|display|disclose|repeat|return|paste|tell\s+me)\s+(?:\S+\s+){0,3}?(?:passwords?|credentials|secrets?|api\s+keys?|tokens?|hidden\s+\w+|system\s+prompt|instructions|configuration|/etc/passwd|memory|environment\s+variables|e-?mail\s+addresses|phone\s+numbers|personal\s+(?:data|details|information)|user\s+data)\b",
+            r"\b(?:list|print|output|dump|reveal|show|display|disclose|repeat|return|paste|tell\s+me)\s+(?:\S+\s+){0,3}?(?:passwords?|credentials|secrets?|api\s+keys?|tokens?|hidden\s+\w+|system\s+prompt|instructions|configuration|/etc/passwd|memory|environment\s+variables|e-?mail\s+addresses|phone\s+numbers|personal\s+(?:data|details|information)|user\s+data|conversations?(?:\s+(?:log|history))?|chat\s+(?:log|history))\b",
             r"\brm\s+-rf\b",
             r"\b(?:curl|wget)\s+\S+\s*\|\s*(?:sudo\s+)?(?:ba)?sh\b",
             r"\bas\s+root\b",
@@ -162,14 +168,20 @@ const FIXED: &[(u8, &[&str])] = &[
             r"\b(?:five|5)[-\s]star\b|\bglowing\s+(?:review|recommendation|testimonial)",
             r"\bonly\s+(?:recommends?|mentions?|promotes?|suggests?|praises?|cites?)\b",
             r"\b(?:reveal|share|disclose|leak|publish|expose)\s+(?:\S+\s+){0,2}?(?:confidential|internal|private|sensitive|classified|proprietary)\s+(?:data|information|documents|files|details|records)\b",
-            r"\b(?:describe|label|mark|classify|present|portray|characteri[sz]e|flag|rate|treat)\s+(?:\S+\s+){1,3}as\s+(?:safe|trustworthy|the\s+(?:best|definitive|safest|only)|genuine|legitimate|harmless|verified|scams?|malicious|dangerous)",
-            r"\b(?:state|claim|assert|insist|say|confirm|conclude|mention)\s+that\b",
+            r"\b(?:describe|label|mark|classify|present|portray|characteri[sz]e|flag|rate|treat|report)\s+(?:\S+\s+){1,3}as\s+(?:safe|trustworthy|the\s+(?:best|definitive|safest|only)|genuine|legitimate|harmless|verified|scams?|malicious|dangerous)",
+            r"\b(?:state|claim|assert|insist|say|confirm|conclude|mention|answer|reply|respond)\s+that\b",
+            // A blanket action or a privileged secret used: "accept all future meetings",
+            // "run it with the production credentials".
+            r"\b(?:accept|approve|merge|close|delete|reject|grant|pay)\s+(?:all|every|any)\s+(?:\w+\s+){0,2}?(?:requests?|issues?|meetings?|invitations?|invites?|pull\s+requests?|transactions?|payments?|invoices?|tickets?)\b",
+            r"\b(?:production|admin|root|master)\s+(?:credentials|keys?|tokens?|passwords?)\b",
             r"\b(?:answer|respond|reply|speak|write)\s+(?:only\s+)?in\s+\w+(?:\s+\w+)?\s+only\b",
             r"\bin\s+a\s+(?:rude|hostile|sarcastic|insulting)\s+tone\b",
             r"\b(?:answer|respond\s+to|reply\s+to)\s+every\s+(?:question|request|prompt)\b",
             r#"\b(?:reply|respond|answer|output|say|write|print)\s+(?:only\s+)?(?:with\s+)?(?:only\s+)?(?:the\s+(?:single\s+)?(?:word|string|token)|the\s+phrase|the\s+text|(?-i:["'][A-Z]|[A-Z]{2}))"#,
             r"\b(?:reply|respond|answer)\s+only\b",
-            r"\btells?\s+(?:the\s+|every\s+|all\s+|any\s+)?(?:user|reader|visitor|customer)s?\b",
+            r"\b(?:tell|inform|warn|notify|remind|convince|persuade)s?\s+(?:the\s+|every\s+|all\s+|any\s+)?(?:user|reader|visitor|customer)s?\b",
+            r"\b(?:every|each|all)\s+(?:answers?|responses?|replies)\s+(?:must|should|will|shall)\b|\bfrom\s+(?:here|now)\s+on\b",
+            r"\b(?:delete|remove|wipe|erase|drop)(?:s|d)?\s+(?:the\s+|all\s+|every\s+|this\s+)?(?:repository|repo|database|files|branch|backups?|accounts?|license\s+file|LICENSE)\b",
             r"\b(?:recommend|suggest|promote|praise|endorse|cite)s?\s+(?:running|installing|visiting|downloading|using|buying|our|this|(?-i:[A-Z])\w+|\S+\.(?:com|org|net|io|example))",
             r"\bsummari[sz]e\s+(?:this|the)\s+\w+\s+as\b",
             r"\bskip\s+(?:the\s+)?(?:security|safety)\b",
@@ -194,7 +206,8 @@ const FIXED: &[(u8, &[&str])] = &[
         MOOD,
         &[
             r"\bmust\s+be\s+(?:told|informed|given|shown|sent|directed|redirected)\b",
-            r"\b(?:wants?|needs?|asks?|orders?|instructs?|requires?)\s+you\s+to\b",
+            r"\b(?:wants?|needs?|asks?|orders?|instructs?|requires?|commands?)\s+you\s+to\b",
+            r"\b(?:important|essential|crucial|vital|imperative|necessary)\s+that\s+you\s+\w+",
             r"\byour\s+(?:next|first|only|real|new|sole)\s+(?:step|task|job|goal|objective|duty)\s*(?:now\s+)?(?:is\s+(?:now\s+)?to\b|:)",
         ],
     ),
@@ -209,6 +222,7 @@ const FIXED: &[(u8, &[&str])] = &[
             r"(?-i:(?:^|[>\]]\s*|\s\s)(?:Assistant|System)\s*:\s*[a-z])",
             r"\[(?:system|assistant|user)\]\(#?[\w-]+\)",
             r"<!--",
+            r#"\boverride\s+(?:in\s+effect|active|enabled|engaged|mode)\b|"(?:assistant|system)"\s*:\s*""#,
             r#"\b(?:name|id|class|data-[\w-]+)\s*=\s*["']?(?:ai|llm|gpt|assistant|model|bot)[-_](?:instructions?|prompt|directives?|notes?)"#,
             r#"aria-hidden\s*=\s*["']?true|<\w+\s+hidden\s*>|"role"\s*:\s*"(?:system|developer)""#,
             r"\bBEGIN\s+(?:\w+\s+){0,2}INSTRUCTIONS\b",
@@ -224,21 +238,21 @@ const FIXED: &[(u8, &[&str])] = &[
     ),
 ];
 
-fn patterns() -> Vec<(u8, String)> {
+fn patterns() -> Vec<(u16, String)> {
     let sreader = format!(
         r"(?:(?:{STRONG}(?:-\w+)?|automated|virtual|autonomous)(?:\s+\w+){{0,2}}\s+{QUAL}|{STRONG})"
     );
     let reader = format!(r"(?:{sreader}|(?:\w+\s+)?{NOUN})");
     let start = r"(?:^|[.!?):]\s+|[>\]#*]\s*|\s\s+)";
-    let mut p: Vec<(u8, String)> = Vec::new();
-    let mut add = |g: u8, s: String| p.push((g, s));
+    let mut p: Vec<(u16, String)> = Vec::new();
+    let mut add = |g: u16, s: String| p.push((g, s));
     // Addresses: "Note to any AI reading this:", "Dear model,", "If you are an AI, …".
     // A note to a model, or a model called by name or greeted.
     let note = format!(
-        r"(?:\b(?:note|message|text|instructions?|directives?|reminder|attention|notice|memo|hint|warning|p\.?s\.?|important)\s+(?:to|for)\s+(?:any|all|every|the|an?)?\s*(?:\w+(?:'s)?\s+){{0,2}}{reader}|{start}(?:to|for)\s+(?:any|all|every)\s+{sreader}){ADDRESS_END}"
+        r"(?:\b(?:note|message|text|instructions?|directives?|reminder|attention|notice|memo|hint|warning|p\.?s\.?|important)\s+(?:to|for)\s+(?:any|all|every|the|an?)?\s*(?:\w+(?:'s)?\s+){{0,2}}{reader}|{start}(?:to|for)\s+(?:(?:any|all|every|the)\s+{sreader}|(?:{STRONG}|automated)(?:-\w+)?(?:\s+\w+){{0,2}}\s+{QUAL})(?:\s+only)?){ADDRESS_END}"
     );
     let called = format!(
-        r"(?:\b(?:hey|hi|hello|greetings|yo|psst|dear|attention|attn|ok|okay|listen)(?:\s+there)?\s*[,:]?\s+(?:(?:any|all|every|the|an?|dear)\s+)?{reader}|{start}(?:\w+\s+(?:and|or|&)\s+)?(?:(?:any|all|every|the|dear)\s+{reader}|{sreader})){ADDRESS_END}|{start}(?:to|for)\s+the\s+{reader}\s*:"
+        r"(?:\b(?:hey|hi|hello|greetings|yo|psst|dear|attention|attn|ok|okay|listen)(?:\s+there)?\s*[,:]?\s+(?:(?:any|all|every|the|an?|dear)\s+)?{reader}(?:\.(?:\s|$)|{ADDRESS_END})|{start}(?:\w+\s+(?:and|or|&)\s+)?(?:(?:any|all|every|the|dear)\s+{reader}|{sreader}){ADDRESS_END})|{start}(?:to|for)\s+the\s+{reader}\s*:"
     );
     let reading = format!(
         r"\b{reader}\s+(?:that\s+|who\s+|which\s+)?(?:is\s+|are\s+)?{READING}\s+(?:this|these|my|our)\b"
@@ -259,7 +273,7 @@ fn patterns() -> Vec<(u8, String)> {
     );
     add(ADDRESS, note);
     add(ADDRESS, called);
-    add(ADDRESS, reading);
+    add(READER, reading);
     add(
         ADDRESS,
         format!(
@@ -267,7 +281,7 @@ fn patterns() -> Vec<(u8, String)> {
         ),
     );
     add(
-        ADDRESS,
+        READER,
         format!(
             r"\b(?:if|when|while|in\s+case)\s+(?:an?|the|any)\s+{reader}\s+(?:is\s+|are\s+)?(?:reading|reads|summari[sz]|process|pars|analy[sz]|crawl|index|review|grad|ingest|sees)"
         ),
@@ -277,7 +291,7 @@ fn patterns() -> Vec<(u8, String)> {
         format!(r"\bas\s+an?\s+{reader}\s+(?:reading|processing|summari[sz]ing|reviewing)"),
     );
     add(
-        ADDRESS,
+        READER,
         format!(
             r"{start}(?:{STRONG}(?:\s+\w+){{0,2}}\s+{QUAL}|{STRONG})\s+(?:must|should|shall)\s+(?:now\s+|always\s+|only\s+)?{VERBS}\b"
         ),
@@ -323,16 +337,16 @@ fn patterns() -> Vec<(u8, String)> {
 /// bytes with ASCII classes: small automata the lazy DFA runs at full speed.
 struct Evidence {
     all: RegexSet,
-    kinds: Vec<u8>,
+    kinds: Vec<u16>,
     needed: RegexSet,
 }
 
-const NEEDED: u8 = ADDRESS | OVERRIDE | ROLE | MARKUP | FORGED;
+const NEEDED: u16 = ADDRESS | READER | OVERRIDE | ROLE | MARKUP | FORGED;
 
 static EVIDENCE: LazyLock<Evidence> = LazyLock::new(|| {
     let ps = patterns();
     // The patterns of the kinds in `mask`.
-    let set = |mask: u8| {
+    let set = |mask: u16| {
         RegexSetBuilder::new(ps.iter().filter(|(k, _)| k & mask != 0).map(|(_, p)| p))
             .case_insensitive(true)
             .unicode(false)
@@ -341,14 +355,14 @@ static EVIDENCE: LazyLock<Evidence> = LazyLock::new(|| {
             .expect("static patterns")
     };
     Evidence {
-        all: set(u8::MAX),
+        all: set(u16::MAX),
         kinds: ps.iter().map(|&(k, _)| k).collect(),
         needed: set(NEEDED),
     }
 });
 
 /// The kinds of evidence in `s`.
-pub(super) fn kinds(s: &str) -> u8 {
+pub(super) fn kinds(s: &str) -> u16 {
     let e = &*EVIDENCE;
     e.all
         .matches(s.as_bytes())
@@ -357,9 +371,10 @@ pub(super) fn kinds(s: &str) -> u8 {
 }
 
 /// Whether evidence of `kinds` makes a planted instruction: a forged chat turn; an address with
-/// an order, an override, a role or a payload; two of override, role, payload and markup
-/// phrased as an order; or three of them. Never a mention (but a forged turn).
-pub(super) fn planted(kinds: u8) -> bool {
+/// an order, an override, a role or a payload; a model described with an override, a role or a
+/// payload; two of override, role, payload and markup phrased as an order; or three of them.
+/// Never a mention (but a forged turn).
+pub(super) fn planted(kinds: u16) -> bool {
     if kinds & FORGED != 0 {
         return true;
     }
@@ -368,6 +383,7 @@ pub(super) fn planted(kinds: u8) -> bool {
     }
     let strong = (kinds & (OVERRIDE | ROLE | PAYLOAD | MARKUP)).count_ones();
     (kinds & ADDRESS != 0 && kinds & (MOOD | OVERRIDE | ROLE | PAYLOAD) != 0)
+        || (kinds & READER != 0 && kinds & (OVERRIDE | ROLE | PAYLOAD) != 0)
         || (strong >= 2 && kinds & MOOD != 0)
         || strong >= 3
 }
@@ -423,7 +439,7 @@ pub(super) fn find(
     from: usize,
     to: usize,
     keys: &[usize],
-    out: &mut Vec<(usize, usize, u8)>,
+    out: &mut Vec<(usize, usize, u16)>,
 ) {
     let ss = sentences(text, from, to);
     let mut needed: Vec<Option<bool>> = vec![None; ss.len()];
@@ -452,8 +468,21 @@ pub(super) fn find(
         }
         let (prev, next) = (prev.map(|p| ss[p].0), next.map(|n| ss[n].1));
         // Alone, then with the sentence after it (an address, then the order), then with the
-        // one before it (a header, then the order).
-        let spans = [Some((s, e)), next.map(|n| (s, n)), prev.map(|p| (p, e))];
+        // one before it (a header, then the order), then, when short (an address), with the
+        // two after it (a sentence setting the scene, then the order).
+        let after_next = ss
+            .get(i + 2)
+            .filter(|n| {
+                let own = text[s..e].trim_end();
+                next.is_some() && own.len() < 80 && own.ends_with(['.', '!']) && n.1 - s < 600
+            })
+            .map(|n| n.1);
+        let spans = [
+            Some((s, e)),
+            next.map(|n| (s, n)),
+            prev.map(|p| (p, e)),
+            after_next.map(|n| (s, n)),
+        ];
         if let Some((a, b, k)) = spans
             .into_iter()
             .flatten()
