@@ -43,7 +43,7 @@ const VERBS: &str = concat!(
     r"pretend|act|claim|insist|delete|remove|transfer|approve|mark|classify|refuse|promote|share|",
     r"omit|leave\s+out|trust|give|paste|click|submit|replace|cite|conclude|skip|call|open|",
     r"download|install|buy|endorse|report|change|set|use|return|begin|start|switch|become|",
-    r"assume|follow|ask|accept|direct|mention|close|merge|assign|escalate|comply|do\s+not|don't|never|always|only)"
+    r"assume|follow|ask|accept|direct|mention|disclose|provide|wipe|close|merge|assign|escalate|comply|do\s+not|don't|never|always|only)"
 );
 /// Where an address ends: a comma, colon, exclamation mark, closing bracket or dash.
 const ADDRESS_END: &str = r"(?:\s+(?:that|who|which)\s+\w+(?:\s+\w+)?|\s+\w+ing\s+(?:this|these|the|my|our)\s+\w+)?\s*(?:[,:!\]]|\s-+\s|\xE2\x80\x94)";
@@ -60,6 +60,9 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\b(?:if|when|while)\s+(?:you\s+are|you're|you\s+were)\s+(?:being\s+)?(?:used|asked|deployed|prompted|tasked|instructed)\s+to\s+\w+\s+(?:this|these|my|our)\b",
             r"\bthis\s+is\s+your\s+(?:developer|creator|admin(?:istrator)?|operator|owner|master)\b",
             r"\bas\s+your\s+(?:developer|creator|admin(?:istrator)?|operator|owner|master|programmer)\b",
+            // Named between commas, or written to: ", large language model,", "addressed to
+            // automated assistants", "if this page is being read by an AI".
+            r"(?:,|\bdear)\s+(?:(?:large\s+)?language\s+models?|(?-i:LLMs?)|chatgpt|claude|gemini|copilot)\s*,",
             r"\[(?:ai|llm|bot|model|gpt)[-\s]only\]",
             // A note headed with the model it is for: "Model instruction:", "AI note:".
             r"\b(?:ai|llm|model|assistant|agent|chatbot|bot|gpt)\s+(?:instructions?|directives?|notes?|commands?|orders?)\s*:",
@@ -74,7 +77,7 @@ const FIXED: &[(u16, &[&str])] = &[
         OVERRIDE | PAYLOAD,
         &[
             r"\b(?:ignore|disregard|forget|override|overrule|bypass|abandon|discard|pay\s+no\s+attention\s+to|stop\s+following|(?:do\s+not|don't|never)\s+(?:follow|obey|heed))\s+(?:(?:all|any|the|your|its|of|these|those|every)\s+){0,3}(?:previous|prior|earlier|above|preceding|foregoing|original|initial|old|existing|given|system|developer)\s+(?:[a-z]+\s+)?(?:instructions|directives|directions|rules|guidelines|constraints|prompts?|context|guidance|commands|orders|programming|policies|guardrails)\b",
-            r"\b(?:ignore|disregard|forget|abandon|discard|bypass|override)\s+(?:all\s+(?:of\s+)?)?your\s+(?:[a-z]+\s+){0,2}(?:instructions|directives|directions|rules|guidelines|constraints|prompts?|guidance|programming|policies|polic(?:y|ies)|guardrails|safeguards|restrictions|training|ethics)\b",
+            r"\b(?:ignore|disregard|forget|abandon|discard|bypass|override|(?:do\s+not|don't|never|stop)\s+(?:obey|follow|heed)(?:ing)?)\s+(?:all\s+(?:of\s+)?)?your\s+(?:[a-z]+\s+){0,2}(?:instructions|directives|directions|rules|guidelines|constraints|prompts?|guidance|programming|policies|polic(?:y|ies)|guardrails|safeguards|restrictions|training|ethics)\b",
             r"\b(?:ignore|disregard|forget|abandon|discard|drop|skip)\s+(?:(?:all|any|every|each|the|of|these|those)\s+){0,3}(?:instructions|directives|directions|rules|guidelines|guidance|prompts?|commands|orders|context)\s+(?:that\s+)?you(?:'ve|\s+have|\s+had|\s+were|\s+are)?\s+(?:been\s+)?(?:given|told|received|taught|programmed|trained)\b",
             r"\b(?:ignore|disregard|forget|abandon|discard|drop)\s+(?:everything|all|anything|whatever|what)\s+(?:that\s+)?(?:you(?:'ve|\s+have|\s+had|\s+were|\s+are)?|was|were|has\s+been|have\s+been)\s+(?:been\s+|so\s+far\s+)?(?:told|instructed|programmed)\b",
             r"\bnever\s?mind\s+(?:the\s+|all\s+(?:of\s+)?)?(?:above|previous|preceding|everything)\b",
@@ -154,7 +157,7 @@ const FIXED: &[(u16, &[&str])] = &[
         &[
             r"\b(?:send|forward|upload|post|share|email|e-mail|transmit|leak|report|submit)(?:s|ed|ing)?\b[^\n]{0,60}?\b(?:to|with|in)\s+(?:\S+@\S+\.\w+|(?:https?|s?ftp)://|the\s+form)",
             r"\b(?:email|e-mail|send|forward|upload|post|transmit|leak|exfiltrate|submit|share|paste)\s+(?:\S+\s+){0,3}?(?:tokens?|credentials|passwords?|cookies|keys?|secrets?|history|conversations?|session|thread)\b",
-            r"\b(?:list|print|output|dump|reveal|show|display|disclose|repeat|return|paste|tell\s+me)\s+(?:\S+\s+){0,3}?(?:passwords?|credentials|secrets?|api\s+keys?|tokens?|hidden\s+\w+|system\s+prompt|instructions|configuration|/etc/passwd|memory|environment\s+variables|e-?mail\s+addresses|phone\s+numbers|personal\s+(?:data|details|information)|user\s+data|conversations?(?:\s+(?:log|history))?|chat\s+(?:log|history))\b",
+            r"\b(?:list|print|output|dump|reveal|show|display|disclose|repeat|return|paste|tell\s+me)\s+(?:\S+\s+){0,3}?(?:passwords?|credentials|secrets?|api\s+keys?|tokens?|hidden\s+\w+|system\s+prompt|instructions|configuration|/etc/passwd|memory|environment\s+variables|private\s+keys?|e-?mail\s+addresses|phone\s+numbers|personal\s+(?:data|details|information)|user\s+data|conversations?(?:\s+(?:log|history))?|chat\s+(?:log|history))\b",
             r"\brm\s+-rf\b",
             r"\b(?:curl|wget)\s+\S+\s*\|\s*(?:sudo\s+)?(?:ba)?sh\b",
             r"\bas\s+root\b",
@@ -188,6 +191,8 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\bdisable\s+(?:\w+\s+)?(?:logging|filters?|safety|security|monitoring)\b",
             r"\bsay\s+(?:that\s+)?(?:the|this|it|our|their)\s+(?:\w+\s+)?(?:is|are|was|has)\b",
             r"\bphishing\b",
+            r"\bhard-?cod(?:e|es|ed|ing)\s+(?:\S+\s+){0,3}?(?:secrets?|keys?|passwords?|credentials|tokens?)\b",
+            r"\b(?:insult|mock|curse\s+at|call)\s+the\s+(?:user|reader|customer)\b",
             // Asking people for what an attacker wants.
             r"\b(?:ask|prompt|request|require)\s+(?:the\s+|every\s+|each\s+|all\s+)?(?:users?|readers?|visitors?|customers?|them|people)\s+(?:for|to\s+(?:enter|provide|share|send|confirm|type|call))\b",
             r"\b(?:credit\s+card|card\s+number|cvv|social\s+security\s+number|bank\s+(?:account|details)|login\s+details|one-time\s+(?:code|password)|seed\s+phrase)\b",
@@ -252,7 +257,7 @@ fn patterns() -> Vec<(u16, String)> {
         r"(?:\b(?:note|message|text|instructions?|directives?|reminder|attention|notice|memo|hint|warning|p\.?s\.?|important)\s+(?:to|for)\s+(?:any|all|every|the|an?)?\s*(?:\w+(?:'s)?\s+){{0,2}}{reader}|{start}(?:to|for)\s+(?:(?:any|all|every|the)\s+{sreader}|(?:{STRONG}|automated)(?:-\w+)?(?:\s+\w+){{0,2}}\s+{QUAL})(?:\s+only)?){ADDRESS_END}"
     );
     let called = format!(
-        r"(?:\b(?:hey|hi|hello|greetings|yo|psst|dear|attention|attn|ok|okay|listen)(?:\s+there)?\s*[,:]?\s+(?:(?:any|all|every|the|an?|dear)\s+)?{reader}(?:\.(?:\s|$)|{ADDRESS_END})|{start}(?:\w+\s+(?:and|or|&)\s+)?(?:(?:any|all|every|the|dear)\s+{reader}|{sreader}){ADDRESS_END})|{start}(?:to|for)\s+the\s+{reader}\s*:"
+        r"(?:\b(?:hey|hi|hello|greetings|yo|psst|dear|attention|attn|ok|okay|listen)(?:\s+there)?\s*[,:]?\s+(?:(?:any|all|every|the|an?|dear)\s+)?{reader}(?:\.(?:\s|$)|{ADDRESS_END})|{start}(?:\w+\s+(?:and|or|&)\s+)?(?:(?:any|all|every|the|dear)\s+{reader}|{sreader}){ADDRESS_END})|{start}(?:to|for)\s+the\s+{reader}(?:\s+\w+ing\s+\w+)?\s*:"
     );
     let reading = format!(
         r"\b{reader}\s+(?:that\s+|who\s+|which\s+)?(?:is\s+|are\s+)?{READING}\s+(?:this|these|my|our)\b"
@@ -268,7 +273,7 @@ fn patterns() -> Vec<(u16, String)> {
     add(
         ADDRESS | MOOD,
         format!(
-            r"\b(?:note|message|instructions?|reminder|memo)\s+(?:to|for)\s+(?:any\s+|all\s+|every\s+|the\s+)?{STRONG}s?\b(?:\s+[^\s:,.;]+){{0,4}}\s*:"
+            r"\b(?:note|message|instructions?|reminder|memo)\s+(?:to|for)\s+(?:any\s+|all\s+|every\s+|the\s+)?{sreader}(?:\s+(?:{READING}|trained\s+on)(?:\s+[^\s:,.;]+){{1,3}})?\s*:"
         ),
     );
     add(ADDRESS, note);
@@ -277,7 +282,7 @@ fn patterns() -> Vec<(u16, String)> {
     add(
         ADDRESS,
         format!(
-            r"\b(?:if|when|while|in\s+case)\s+(?:you\s+are|you're|you\s+happen\s+to\s+be)\s+(?:an?\s+)?{reader}(?:\s*[,.;:]|\s+(?:tasked|reading|processing|asked|summari[sz]ing|grading|reviewing|that|who|and|or))"
+            r"\b(?:if|when|while|in\s+case)\s+(?:you\s+are|you're|you\s+happen\s+to\s+be)\s+(?:an?\s+)?{reader}(?:\s*[,.;:]|\s+(?:tasked|reading|processing|asked|summari[sz]ing|grading|reviewing|that|who|and|or|with))"
         ),
     );
     add(
@@ -289,6 +294,12 @@ fn patterns() -> Vec<(u16, String)> {
     add(
         ADDRESS,
         format!(r"\bas\s+an?\s+{reader}\s+(?:reading|processing|summari[sz]ing|reviewing)"),
+    );
+    add(
+        ADDRESS,
+        format!(
+            r"\b(?:addressed|written)\s+(?:only\s+)?(?:to|for)\s+(?:any\s+|all\s+|the\s+)?{reader}|\b(?:if|when)\s+(?:this|the)\s+(?:page|text|document|file|e-?mail|message|post)\s+is\s+(?:being\s+)?(?:read|processed|summari[sz]ed|parsed|indexed|analy[sz]ed|reviewed)\s+by\s+(?:an?\s+|the\s+|any\s+)?{reader}"
+        ),
     );
     add(
         READER,
