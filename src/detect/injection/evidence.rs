@@ -91,7 +91,6 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\b(?:ignore|disregard|forget)\s+(?:all\s+|everything\s+)?(?:that|this|the\s+above|everything)\s*[.!;,]",
             r"\b(?:ignore|disregard|forget)\s+(?:the\s+|this\s+|your\s+)?(?:user's\s+|original\s+)?(?:question|request|query|task|document|article|page|e-?mail)\b",
             r"\b(?:ignore|disregard|forget)\s+(?:what(?:ever)?|anything)\s+(?:the\s+)?(?:user|human|person|customer)\s+(?:says|writes|asks|types|tells\s+you)\b",
-            r"\b(?:previous|prior|earlier|preceding|original|initial|old)\s+(?:instructions|directives|directions|guidelines|constraints|prompts?|rules|task|policies)\s+(?:are|is|were|was)\s+(?:hereby\s+|now\s+)?(?:revoked|lifted|void|suspended|cancell?ed|obsolete|outdated|invalid|no\s+longer)",
             r"\b(?:no\s+longer\s+(?:applies|apply|valid|in\s+effect|bound)|are\s+(?:hereby\s+)?(?:revoked|lifted|void|suspended))\b",
             r"\b(?:jailbr(?:oken|eak)|developer\s+mode|dan\s+mode|god\s+mode|unrestricted\s+mode|content\s+(?:filters?|polic(?:y|ies))|safety\s+(?:filters?|guidelines|rules|restrictions|settings|checks)|system\s+(?:prompt|message|instructions)|hidden\s+prompt|initial\s+instructions|your\s+(?:developers?|creators?|programming|training|guidelines|instructions|rules|restrictions|filters?|ethics))\b",
             r"\b(?:what(?:ever)?|everything|anything)\s+(?:that\s+)?(?:you\s+(?:were|have\s+been|are|had\s+been)\s+)(?:told|instructed|given|taught)\b",
@@ -101,7 +100,7 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\b(?:ignore|disregard|forget|skip|discard|drop|abandon|dismiss|scrap|erase|wipe|neglect|overlook|set\s+aside|put\s+aside|throw\s+(?:out|away)|pay\s+no\s+(?:attention|heed|mind)\s+to|(?:do\s+not|don't|never)\s+(?:heed|follow|obey|listen\s+to|comply\s+with|honou?r|respect|mind))\s+(?:\S+\s+){0,4}?(?:previous|prior|earlier|above|preceding|original|initial|former|everything|instructions|directions|directives|guidance|guidelines|constraints|restrictions|programming|prompts?)\b",
             // What came before declared void: "your earlier constraints do not apply here".
             r"\b(?:instructions|directions|directives|guidance|guidelines|rules|constraints|restrictions|programming|prompts?)\b(?:\s+\S+){0,3}?\s+(?:(?:do|does)\s+not|don't|doesn't|no\s+longer)\s+(?:apply|count|matter|hold|stand)\b",
-            r"\b(?:instructions|directions|directives|guidance|guidelines|rules|constraints|restrictions|programming)\b(?:\s+\S+){0,3}?\s+(?:are|is|were|was|have\s+been|has\s+been)\s+(?:now\s+|hereby\s+)?(?:cancell?ed|void|null|revoked|lifted|suspended|obsolete|invalid|rescinded|withdrawn|superseded)\b",
+            r"\b(?:instructions|directions|directives|guidance|guidelines|rules|constraints|restrictions|programming|prompts?|policies|task)\b(?:\s+\S+){0,3}?\s+(?:are|is|were|was|have\s+been|has\s+been)\s+(?:now\s+|hereby\s+)?(?:cancell?ed|void|null|revoked|lifted|suspended|obsolete|outdated|invalid|rescinded|withdrawn|superseded|no\s+longer)\b",
             // Constraints dropped: "a model that has no filters".
             r"\b(?:ai|model|assistant|bot|chatbot|agent|persona|character|version)\s+(?:that\s+has|which\s+has|with|having)\s+no\s+(?:limits|limitations|filters|restrictions|rules|guardrails|censorship|boundaries|morals|ethics)\b",
             r"\bnever\s+(?:says?\s+no|refuses?)\b",
