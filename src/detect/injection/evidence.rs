@@ -87,7 +87,6 @@ const FIXED: &[(u16, &[&str])] = &[
     (
         OVERRIDE,
         &[
-            r"\b(?:ignore|disregard|forget|override|overrule|bypass|supersedes?|overrides?|replaces?|revokes?|cancels?|pay\s+no\s+attention\s+to|stop\s+following|do\s+not\s+follow|don't\s+follow)\s+(?:(?:all|any|the|your|its|my|of|these|those|every)\s+){0,3}(?:(?:previous|prior|earlier|above|preceding|original|old|other|current|existing|given|initial|system)\s+)?(?:instructions|directives|directions|rules|guidelines|constraints|prompts?|context|guidance|commands|orders|programming|policies)\b",
             r"\b(?:ignore|disregard|forget)\s+(?:all\s+|everything\s+)?(?:that|this|the\s+above|everything)\s*[.!;,]",
             r"\b(?:ignore|disregard|forget)\s+(?:the\s+|this\s+|your\s+)?(?:user's\s+|original\s+)?(?:question|request|query|task|document|article|page|e-?mail)\b",
             r"\b(?:ignore|disregard|forget)\s+(?:what(?:ever)?|anything)\s+(?:the\s+)?(?:user|human|person|customer)\s+(?:says|writes|asks|types|tells\s+you)\b",
@@ -97,7 +96,7 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\b(?:without\s+refusing|never\s+refuse|do\s+not\s+refuse|don't\s+refuse|stop\s+refusing|without\s+(?:any\s+)?(?:restrictions|filters|censorship|limits|ethics))\b",
             // Dropping what came before, whatever the verb: "set aside your prior directions",
             // "pay no attention to the preceding text", "do not heed your original rules".
-            r"\b(?:ignore|disregard|forget|skip|discard|drop|abandon|dismiss|scrap|erase|wipe|neglect|overlook|set\s+aside|put\s+aside|throw\s+(?:out|away)|pay\s+no\s+(?:attention|heed|mind)\s+to|(?:do\s+not|don't|never)\s+(?:heed|follow|obey|listen\s+to|comply\s+with|honou?r|respect|mind))\s+(?:\S+\s+){0,4}?(?:previous|prior|earlier|above|preceding|original|initial|former|everything|instructions|directions|directives|guidance|guidelines|constraints|restrictions|programming|prompts?)\b",
+            r"\b(?:ignore|disregard|forget|skip|discard|drop|abandon|dismiss|scrap|erase|wipe|neglect|overlook|override|overrule|bypass|supersedes?|overrides?|replaces?|revokes?|cancels?|set\s+aside|put\s+aside|throw\s+(?:out|away)|stop\s+following|pay\s+no\s+(?:attention|heed|mind)\s+to|(?:do\s+not|don't|never)\s+(?:heed|follow|obey|listen\s+to|comply\s+with|honou?r|respect|mind))\s+(?:\S+\s+){0,4}?(?:previous|prior|earlier|above|preceding|original|initial|former|everything|instructions|directions|directives|guidance|guidelines|constraints|restrictions|programming|prompts?|rules|commands|orders|policies)\b",
             // What came before declared void: "your earlier constraints do not apply here".
             r"\b(?:instructions|directions|directives|guidance|guidelines|rules|constraints|restrictions|programming|prompts?)\b(?:\s+\S+){0,3}?\s+(?:(?:do|does)\s+not|don't|doesn't|no\s+longer)\s+(?:apply|count|matter|hold|stand)\b",
             r"\b(?:instructions|directions|directives|guidance|guidelines|rules|constraints|restrictions|programming|prompts?|policies|task)\b(?:\s+\S+){0,3}?\s+(?:are|is|were|was|have\s+been|has\s+been)\s+(?:now\s+|hereby\s+)?(?:cancell?ed|void|null|revoked|lifted|suspended|obsolete|outdated|invalid|rescinded|withdrawn|superseded|no\s+longer)\b",
@@ -116,7 +115,7 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\[(?:assistant|system|ai|model)\s+instructions?\]",
         ],
     ),
-    // Both an override and framing: "model instructions follow", "You are no longer a …".
+    // Both an override and framing: "model instructions follow", "New orders:".
     (
         OVERRIDE | MARKUP,
         &[
