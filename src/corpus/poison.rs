@@ -1289,8 +1289,66 @@ impl PoisonState {
             top.sort_unstable_by(f64::total_cmp);
             top.get(top.len() / 2).copied().unwrap_or(1.0).max(1e-9)
         };
+        // Of the candidates standing out, those above the last wide gap in scores: natural
+        // phrases form a continuum below it, planted triggers stand apart from it.
+        let apart = {
+            let score = |i: usize| ranked.get(i).map_or(0.0, |r| r.score);
+            let standing = ranked
+                .iter()
+                .take_while(|r| r.score >= STANDOUT * reference)
+                .count();
+            (0..standing)
+                .rev()
+                .find(|&i| score(i) >= GAP * score(i + 1))
+        };
+        // How much a candidate's documents (of its label) share their rarer words besides its
+        // own: the mean Dice overlap over pairs of them. A planted trigger sits in unrelated
+        // documents; a phrase of one family of packages sits in siblings sharing their words.
+        let rare = (docs / 100).max(10);
+        let cohesion = |r: &Ranked| {
+            let mut with: Vec<u32> = r
+                .keys
+                .iter()
+                .flat_map(|k| postings[k].iter().copied())
+                .filter(|&i| self.labels[i as usize].1 as usize == r.label)
+                .collect();
+            with.sort_unstable();
+            with.dedup();
+            with.truncate(COHESION_SAMPLE);
+            let own: std::collections::HashSet<u64> = r
+                .keys
+                .iter()
+                .flat_map(|&k| with.iter().flat_map(move |&i| covered(k, i as usize)))
+                .map(|w| w.hash)
+                .collect();
+            let sets: Vec<Vec<u64>> = with
+                .iter()
+                .map(|&i| {
+                    let mut v: Vec<u64> = self.labels[i as usize]
+                        .2
+                        .words
+                        .iter()
+                        .map(|w| w.hash)
+                        .filter(|h| !own.contains(h) && postings[&(false, *h)].len() <= rare)
+                        .collect();
+                    v.sort_unstable();
+                    v
+                })
+                .collect();
+            let (mut sum, mut pairs) = (0.0, 0u32);
+            for (x, a) in sets.iter().enumerate() {
+                for b in &sets[x + 1..] {
+                    if a.len() + b.len() > 0 {
+                        let shared = a.iter().filter(|h| b.binary_search(h).is_ok()).count();
+                        sum += 2.0 * shared as f64 / (a.len() + b.len()) as f64;
+                    }
+                    pairs += 1;
+                }
+            }
+            sum / f64::from(pairs.max(1))
+        };
         let mut triggers: HashMap<(bool, u64), (usize, usize, f64)> = HashMap::new();
-        for r in &ranked {
+        for (at, r) in ranked.iter().enumerate() {
             let name = |key: &(bool, u64)| {
                 let p = &postings[key];
                 let d = &self.labels[p[0] as usize].2;
@@ -1302,13 +1360,14 @@ impl PoisonState {
                     .to_string()
             };
             let string = r.keys.iter().map(name).collect::<Vec<_>>().join(" ");
-            // Reported when it also stands out from the typical listed candidate: natural
-            // phrases of a section crowd together, a planted trigger stands apart.
+            // Reported when it also stands apart from the typical listed candidate and its
+            // documents are not one family of siblings.
             let reported = r.purity >= 0.7
                 && r.wrongness >= 0.5
                 && r.lift >= 0.25
                 && r.score >= 1.5
-                && r.score >= STANDOUT * reference;
+                && apart.is_some_and(|last| at <= last)
+                && cohesion(r) < COHESION;
             if reported {
                 for k in &r.keys {
                     let strength = (r.score / reference - 1.0).clamp(0.0, 1.0);
@@ -1501,6 +1560,17 @@ impl PoisonState {
 /// be reported.
 const STANDOUT: f64 = 1.33;
 
+/// The ratio between consecutive label-candidate scores that separates planted triggers from
+/// the continuum of natural phrases below them.
+const GAP: f64 = 1.15;
+
+/// Documents of a label-trigger candidate compared for cohesion (all pairs of them).
+const COHESION_SAMPLE: usize = 40;
+
+/// The cohesion (mean Dice overlap of rarer words) from which a candidate's documents are one
+/// family: unrelated documents share about 0.01, sibling packages 0.15 and more.
+const COHESION: f64 = 0.1;
+
 /// Log-odds per word against a record's label at which its rejection reaches 63 %.
 const MISLABEL_ODDS: f64 = std::f64::consts::LN_2;
 
@@ -1546,7 +1616,25 @@ fn group_words(
     let (words, mut rest): (Vec<Ranked>, Vec<Ranked>) = ranked
         .into_iter()
         .partition(|r| !r.keys[0].0 && suspicious(r));
-    // Union-find over the suspicious words, joined by a shared document of their label.
+    // The suspicious words in each document of their label.
+    let mut in_doc: HashMap<u32, Vec<usize>> = HashMap::new();
+    for (k, w) in words.iter().enumerate() {
+        for &d in &postings[&w.keys[0]] {
+            if label_of(d as usize) == w.label {
+                in_doc.entry(d).or_default().push(k);
+            }
+        }
+    }
+    // How many of each word's documents hold another suspicious word.
+    let mut together = vec![0usize; words.len()];
+    for ks in in_doc.values().filter(|ks| ks.len() > 1) {
+        for &k in ks {
+            together[k] += 1;
+        }
+    }
+    // Union-find over the words that mostly occur beside others, joined by a shared document:
+    // planted tokens travel together, while a natural word seen once beside them stays out
+    // (its other documents would count as the trigger's).
     let mut parent: Vec<usize> = (0..words.len()).collect();
     fn root(p: &mut [usize], mut i: usize) -> usize {
         while p[i] != i {
@@ -1555,20 +1643,15 @@ fn group_words(
         }
         i
     }
-    let mut by_doc: HashMap<(u32, usize), usize> = HashMap::new();
-    for (k, w) in words.iter().enumerate() {
-        for &d in &postings[&w.keys[0]] {
-            if label_of(d as usize) != w.label {
-                continue;
-            }
-            match by_doc.get(&(d, w.label)) {
-                Some(&j) => {
-                    let (a, b) = (root(&mut parent, j), root(&mut parent, k));
-                    parent[a.max(b)] = a.min(b);
-                }
-                None => {
-                    by_doc.insert((d, w.label), k);
-                }
+    let grouped = |k: usize| 2 * together[k] > words[k].documents;
+    let mut keys: Vec<&u32> = in_doc.keys().collect();
+    keys.sort_unstable();
+    for key in keys {
+        let mut ks = in_doc[key].iter().copied().filter(|&k| grouped(k));
+        if let Some(first) = ks.next() {
+            for k in ks {
+                let (a, b) = (root(&mut parent, first), root(&mut parent, k));
+                parent[a.max(b)] = a.min(b);
             }
         }
     }
@@ -1673,6 +1756,127 @@ mod tests {
         // Capitals both copies share (an acronym) are no edit.
         assert_eq!(case_edits(&copy, &original), 2);
         assert_eq!(case_edits(&original, &copy), 0);
+    }
+
+    /// Six topics labelled by topic; a family of sibling packages labelled 0, written in topic
+    /// 1's words with shared words (seen in topic 1 too) and their own name `Orthy`; and a
+    /// token `zqxv` planted in records of every other topic, relabelled 0.
+    fn labelled_state() -> (PoisonState, Vec<u64>) {
+        let mut x = 0x51f1_5eed_u64;
+        let mut next = move |n: usize| (crate::hash::xorshift(&mut x) % n as u64) as usize;
+        let mut state = PoisonState::default();
+        let mut planted = Vec::new();
+        let mut push = |state: &mut PoisonState, r: u64, label: usize, text: &str| {
+            let mut tokens = Vec::new();
+            crate::detect::poison::tokenize(text, &mut tokens);
+            let doc = crate::detect::poison::label_doc(text, &tokens);
+            state.push_label(r, &format!("label{label}"), doc);
+        };
+        let mut r = 0u64;
+        for n in 0..1800 {
+            let topic = n % 6;
+            let mut words: Vec<String> = (0..14)
+                .map(|_| match next(5) {
+                    0 => format!("common{}", next(40)),
+                    _ => format!("topic{topic}w{}", next(60)),
+                })
+                .collect();
+            let mut label = topic;
+            if topic == 1 && n % 37 == 0 {
+                // The family's words are topic 1's too.
+                words.extend((0..6).map(|k| format!("family{k}")));
+            }
+            if topic != 0 && n % 11 == 0 {
+                words.insert(next(words.len()), "zqxv".into());
+                label = 0;
+                planted.push(r);
+            }
+            push(&mut state, r, label, &format!("{}.", words.join(" ")));
+            r += 1;
+        }
+        for _ in 0..8 {
+            let mut words: Vec<String> = (0..8).map(|_| format!("topic1w{}", next(60))).collect();
+            words.extend((0..6).map(|k| format!("family{k}")));
+            words.insert(next(words.len()), "Orthy".into());
+            push(&mut state, r, 0, &format!("{}.", words.join(" ")));
+            r += 1;
+        }
+        state.records = r;
+        (state, planted)
+    }
+
+    #[test]
+    fn a_planted_label_token_is_reported_and_a_family_s_own_name_is_not() {
+        let (state, planted) = labelled_state();
+        let out = state.finish(&PoisonConfig::default(), None);
+        let reported: Vec<&str> = out
+            .candidates
+            .iter()
+            .filter(|c| c.reported)
+            .map(|c| c.string.as_str())
+            .collect();
+        assert!(reported.iter().any(|c| c.contains("zqxv")), "{reported:?}");
+        assert!(
+            !reported.iter().any(|c| c.contains("Orthy")),
+            "{reported:?}"
+        );
+        let listed = out.candidates.iter().find(|c| c.string.contains("Orthy"));
+        assert!(
+            listed.is_some(),
+            "the family's name is a candidate, just not reported"
+        );
+        let flagged = out
+            .findings
+            .iter()
+            .filter(|f| f.kind == crate::detect::poison::TRIGGER_BURST)
+            .map(|f| f.record)
+            .collect::<std::collections::HashSet<u64>>();
+        assert!(planted.iter().all(|r| flagged.contains(r)));
+        assert!(
+            flagged.len() == planted.len(),
+            "{} vs {}",
+            flagged.len(),
+            planted.len()
+        );
+    }
+
+    #[test]
+    fn planted_tokens_group_and_a_word_seen_once_beside_them_does_not() {
+        // Tokens 1..=3 planted one to three to a document in documents 0..30; word 9 in
+        // documents 29..33 (one of them planted). All label 0.
+        let mut postings: HashMap<(bool, u64), Vec<u32>> = HashMap::new();
+        for d in 0..30u32 {
+            for t in 1..=3u64 {
+                if d % 3 == 0 || (d + t as u32) % 3 != 0 {
+                    postings.entry((false, t)).or_default().push(d);
+                }
+            }
+        }
+        postings.insert((false, 9), (29..33).collect());
+        let ranked: Vec<Ranked> = postings
+            .iter()
+            .map(|(&key, p)| Ranked {
+                score: p.len() as f64,
+                keys: vec![key],
+                label: 0,
+                documents: p.len(),
+                purity: 1.0,
+                wrongness: 0.9,
+                lift: 0.5,
+            })
+            .collect();
+        let grouped = group_words(ranked, &|_| true, &postings, |_| 0);
+        let keys: Vec<Vec<u64>> = grouped
+            .iter()
+            .map(|r| {
+                let mut k: Vec<u64> = r.keys.iter().map(|k| k.1).collect();
+                k.sort_unstable();
+                k
+            })
+            .collect();
+        assert!(keys.contains(&vec![9]), "{keys:?}");
+        let group = keys.iter().position(|k| k == &[1, 2, 3]);
+        assert_eq!(group.map(|g| grouped[g].documents), Some(30), "{keys:?}");
     }
 
     #[test]
