@@ -1766,7 +1766,7 @@ mod tests {
         let mut next = move |n: usize| (crate::hash::xorshift(&mut x) % n as u64) as usize;
         let mut state = PoisonState::default();
         let mut planted = Vec::new();
-        let mut push = |state: &mut PoisonState, r: u64, label: usize, text: &str| {
+        let push = |state: &mut PoisonState, r: u64, label: usize, text: &str| {
             let mut tokens = Vec::new();
             crate::detect::poison::tokenize(text, &mut tokens);
             let doc = crate::detect::poison::label_doc(text, &tokens);

@@ -43,7 +43,8 @@ const VERBS: &str = concat!(
     r"pretend|act|claim|insist|delete|remove|transfer|approve|mark|classify|refuse|promote|share|",
     r"omit|leave\s+out|trust|give|paste|click|submit|replace|cite|conclude|skip|call|open|",
     r"download|install|buy|endorse|report|change|set|use|return|begin|start|switch|become|",
-    r"assume|follow|ask|accept|direct|mention|disclose|provide|wipe|close|merge|assign|escalate|comply|do\s+not|don't|never|always|only)"
+    r"assume|follow|ask|accept|direct|mention|disclose|provide|wipe|close|merge|assign|escalate|comply|",
+    r"explain|generate|create|compose|draft|drop|get|obtain|collect|do\s+not|don't|never|always|only)"
 );
 /// Where an address ends: a comma, colon, exclamation mark, closing bracket or dash.
 const ADDRESS_END: &str = r"(?:\s+(?:that|who|which)\s+\w+(?:\s+\w+)?|\s+\w+ing\s+(?:this|these|the|my|our)\s+\w+)?\s*(?:[,:!\]]|\s-+\s|\xE2\x80\x94)";
@@ -109,7 +110,9 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\b(?:admin(?:istrator)?|system|developer|root|emergency|operator)\s+override\b",
             r"\b(?:not|never)\s+(?:follow|obey|answer|fulfil+|honou?r)\s+(?:the\s+)?(?:user's|users'|their)\s+(?:requests?|questions?|instructions)\b",
             r"\b(?:set|put|leave|cast|push)\s+(?:your|the|all|any)\s+(?:\w+\s+){0,2}?(?:instructions|orders|directions|rules|guidance|guidelines|directives|constraints|programming)\s+(?:aside|to\s+one\s+side|behind)\b",
-            r"\b(?:your\s+)?(?:real|actual|true|new|hidden|updated)\s+(?:request|task|instructions|objective|goal|policy|role)\s*(?:is|are|:)",
+            r"\b(?:your\s+)?(?:real|actual|true|new|hidden|updated)\s+(?:request|task|instructions|objective|goal|policy|role|mission|purpose)\s*(?:now\s+)?(?:is|are|:)",
+            r"\byour\s+(?:only|sole)\s+(?:task|objective|goal|mission|purpose|job)\s+(?:now\s+)?(?:is|:)",
+            r"\byou\s+(?:have|now\s+have)\s+no\s+(?:more\s+)?(?:restrictions|rules|limits|limitations|filters|guidelines|guardrails|constraints|boundaries)\b",
             r"\b(?:new|updated)\s+(?:system\s+)?(?:instructions|directives|rules|message|policy)\s*:",
             r"\bhidden\s+(?:instructions?|directives?|commands?|message)\b",
             r"\[(?:assistant|system|ai|model)\s+instructions?\]",
@@ -169,7 +172,7 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\b(?:five|5)[-\s]star\b|\bglowing\s+(?:review|recommendation|testimonial)",
             r"\bonly\s+(?:recommends?|mentions?|promotes?|suggests?|praises?|cites?)\b",
             r"\b(?:reveal|share|disclose|leak|publish|expose)\s+(?:\S+\s+){0,2}?(?:confidential|internal|private|sensitive|classified|proprietary)\s+(?:data|information|documents|files|details|records)\b",
-            r"\b(?:describe|label|mark|classify|present|portray|characteri[sz]e|flag|rate|treat|report)\s+(?:\S+\s+){1,3}as\s+(?:safe|trustworthy|the\s+(?:best|definitive|safest|only)|genuine|legitimate|harmless|verified|scams?|malicious|dangerous)",
+            r"\b(?:describe|label|mark|classify|present|portray|characteri[sz]e|flag|rate|treat|report)\s+(?:\S+\s+){1,3}as\s+(?:safe|trustworthy|the\s+(?:best|definitive|safest|only)|genuine|legitimate|harmless|verified|scams?|malicious|dangerous|deprecated|unsafe|insecure|abandoned|fake|fraudulent|malware)",
             r"\b(?:state|claim|assert|insist|say|confirm|conclude|mention|answer|reply|respond)\s+that\b",
             // A blanket action or a privileged secret used: "accept all future meetings",
             // "run it with the production credentials".
@@ -183,12 +186,13 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\b(?:tell|inform|warn|notify|remind|convince|persuade)s?\s+(?:the\s+|every\s+|all\s+|any\s+)?(?:user|reader|visitor|customer)s?\b",
             r"\b(?:every|each|all)\s+(?:answers?|responses?|replies)\s+(?:must|should|will|shall)\b|\bfrom\s+(?:here|now)\s+on\b",
             r"\b(?:delete|remove|wipe|erase|drop)(?:s|d)?\s+(?:the\s+|all\s+|every\s+|this\s+)?(?:repository|repo|database|files|branch|backups?|accounts?|license\s+file|LICENSE)\b",
-            r"\b(?:recommend|suggest|promote|praise|endorse|cite)s?\s+(?:running|installing|visiting|downloading|using|buying|our|this|(?-i:[A-Z])\w+|\S+\.(?:com|org|net|io|example))",
+            r"\b(?:recommend|suggest|promote|praise|endorse|cite)s?\s+(?:running|installing|visiting|downloading|using|buying|disabling|uninstalling|removing|deleting|our|this|(?-i:[A-Z])\w+|\S+\.(?:com|org|net|io|example))",
             r"\bsummari[sz]e\s+(?:this|the)\s+\w+\s+as\b",
             r"\bskip\s+(?:the\s+)?(?:security|safety)\b",
-            r"\bdisable\s+(?:\w+\s+)?(?:logging|filters?|safety|security|monitoring)\b",
+            r"\b(?:disabl(?:e|ing)|turn(?:ing)?\s+off|uninstall(?:ing)?)\s+(?:\w+\s+)?(?:logging|filters?|safety|security|monitoring|firewall|antivirus|anti-virus|virus\s+scanner|2fa|two-factor\s+authentication)\b",
             r"\bsay\s+(?:that\s+)?(?:the|this|it|our|their)\s+(?:\w+\s+)?(?:is|are|was|has)\b",
             r"\bphishing\b",
+            r"\bhow\s+to\s+(?:bypass|crack|hack|break\s+into|steal|pick\s+a\s+lock|make\s+(?:a\s+)?(?:bomb|weapon|explosives?|meth))\b",
             r"\bhard-?cod(?:e|es|ed|ing)\s+(?:\S+\s+){0,3}?(?:secrets?|keys?|passwords?|credentials|tokens?)\b",
             r"\b(?:insult|mock|curse\s+at|call)\s+the\s+(?:user|reader|customer)\b",
             // Asking people for what an attacker wants.
@@ -236,7 +240,7 @@ const FIXED: &[(u16, &[&str])] = &[
     (
         MENTION,
         &[
-            r"\b(?:prompt\s+injections?|injection\s+attacks?|attacks?|attackers?|researchers?|jailbreaks?|for\s+example|for\s+instance|such\s+as|e\.g\.|known\s+as|so-called|techniques?|vulnerabilit(?:y|ies)|exploits?)\b",
+            r"\b(?:prompt\s+injections?|injection\s+attacks?|attacks?|attackers?|researchers?|jailbreaks|jailbreak\s+(?:attacks?|prompts?|techniques?|attempts?)|(?:a|the|this|that)\s+(?:\w+\s+)?jailbreak\b|for\s+example|for\s+instance|such\s+as|e\.g\.|known\s+as|so-called|techniques?|vulnerabilit(?:y|ies)|exploits?)\b",
         ],
     ),
 ];
