@@ -89,6 +89,13 @@ const FIXED: &[(u16, &[&str])] = &[
         OVERRIDE,
         &[
             r"\b(?:ignore|disregard|forget)\s+(?:all\s+|everything\s+)?(?:that|this|the\s+above|everything)\s*[.!;,]",
+            r"\b(?:ignore|disregard|forget|skip)\s+(?:all\s+)?(?:the\s+)?(?:text|content|words|everything|anything|lines?)\s+(?:before|above|preceding|prior\s+to)\s+(?:this|here)\b",
+            r"\b(?:treat|consider|regard)\s+(?:everything|all|anything|the\s+(?:text|instructions|content))\s+(?:above|before|so\s+far|earlier)\s+as\s+(?:untrusted|fake|false|invalid|void|a\s+test|irrelevant|fiction|a\s+joke)\b",
+            // Kept from the person asking: "do not tell the user about this note".
+            r"\b(?:do\s+not|don't|never)\s+(?:tell|inform|let|alert|notify)\s+(?:the\s+)?(?:user|reader|human|customer|operator)s?\s+(?:about|know|of)\b|\bwithout\s+(?:telling|informing|alerting|notifying)\s+(?:the\s+)?(?:user|reader|human|customer|operator)s?\b",
+            r"\bkeep\s+(?:this|these|the)\s+(?:note|message|instructions?|request|directive)\s+(?:secret|hidden|confidential|from\s+the\s+user)\b",
+            // Claimed authority: "I order you to".
+            r"\bI\s+(?:hereby\s+)?(?:order|command|instruct|direct)\s+you\s+to\b",
             r"\b(?:ignore|disregard|forget)\s+(?:the\s+|this\s+|your\s+)?(?:user's\s+|original\s+)?(?:question|request|query|task|document|article|page|e-?mail)\b",
             r"\b(?:ignore|disregard|forget)\s+(?:what(?:ever)?|anything)\s+(?:the\s+)?(?:user|human|person|customer)\s+(?:says|writes|asks|types|tells\s+you)\b",
             r"\b(?:no\s+longer\s+(?:applies|apply|valid|in\s+effect|bound)|are\s+(?:hereby\s+)?(?:revoked|lifted|void|suspended))\b",
@@ -97,10 +104,10 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\b(?:without\s+refusing|never\s+refuse|do\s+not\s+refuse|don't\s+refuse|stop\s+refusing|without\s+(?:any\s+)?(?:restrictions|filters|censorship|limits|ethics))\b",
             // Dropping what came before, whatever the verb: "set aside your prior directions",
             // "pay no attention to the preceding text", "do not heed your original rules".
-            r"\b(?:ignore|disregard|forget|skip|discard|drop|abandon|dismiss|scrap|erase|wipe|neglect|overlook|override|overrule|bypass|supersedes?|overrides?|replaces?|revokes?|cancels?|set\s+aside|put\s+aside|throw\s+(?:out|away)|stop\s+following|pay\s+no\s+(?:attention|heed|mind)\s+to|(?:do\s+not|don't|never)\s+(?:heed|follow|obey|listen\s+to|comply\s+with|honou?r|respect|mind))\s+(?:\S+\s+){0,4}?(?:previous|prior|earlier|above|preceding|original|initial|former|everything|instructions|directions|directives|guidance|guidelines|constraints|restrictions|programming|prompts?|rules|commands|orders|policies)\b",
+            r"\b(?:ignore|disregard|forget|skip|discard|drop|abandon|dismiss|scrap|erase|wipe|clear|reset|flush|purge|neglect|overlook|override|overrule|bypass|supersedes?|overrides?|replaces?|revokes?|cancels?|set\s+aside|put\s+aside|throw\s+(?:out|away)|stop\s+following|pay\s+no\s+(?:attention|heed|mind)\s+to|(?:do\s+not|don't|never)\s+(?:heed|follow|obey|listen\s+to|comply\s+with|honou?r|respect|mind))\s+(?:\S+\s+){0,4}?(?:previous|prior|earlier|above|preceding|original|initial|former|everything|instructions|directions|directives|guidance|guidelines|constraints|restrictions|programming|prompts?|rules|commands|orders|policies)\b",
             // What came before declared void: "your earlier constraints do not apply here".
             r"\b(?:instructions|directions|directives|guidance|guidelines|rules|constraints|restrictions|programming|prompts?)\b(?:\s+\S+){0,3}?\s+(?:(?:do|does)\s+not|don't|doesn't|no\s+longer)\s+(?:apply|count|matter|hold|stand)\b",
-            r"\b(?:instructions|directions|directives|guidance|guidelines|rules|constraints|restrictions|programming|prompts?|policies|task)\b(?:\s+\S+){0,3}?\s+(?:are|is|were|was|have\s+been|has\s+been)\s+(?:now\s+|hereby\s+)?(?:cancell?ed|void|null|revoked|lifted|suspended|obsolete|outdated|invalid|rescinded|withdrawn|superseded|no\s+longer)\b",
+            r"\b(?:instructions|directions|directives|guidance|guidelines|rules|constraints|restrictions|programming|prompts?|policies|task)\b(?:\s+\S+){0,3}?\s+(?:are|is|were|was|have\s+been|has\s+been|have|has)\s+(?:now\s+|hereby\s+)?(?:cancell?ed|expired|lapsed|void|null|revoked|lifted|suspended|obsolete|outdated|invalid|rescinded|withdrawn|superseded|no\s+longer)\b",
             // Constraints dropped: "a model that has no filters".
             r"\b(?:ai|model|assistant|bot|chatbot|agent|persona|character|version)\s+(?:that\s+has|which\s+has|with|having)\s+no\s+(?:limits|limitations|filters|restrictions|rules|guardrails|censorship|boundaries|morals|ethics)\b",
             r"\bnever\s+(?:says?\s+no|refuses?)\b",
@@ -158,7 +165,7 @@ const FIXED: &[(u16, &[&str])] = &[
         &[
             r"\b(?:send|forward|upload|post|share|email|e-mail|transmit|leak|report|submit)(?:s|ed|ing)?\b[^\n]{0,60}?\b(?:to|with|in)\s+(?:\S+@\S+\.\w+|(?:https?|s?ftp)://|the\s+form)",
             r"\b(?:email|e-mail|send|forward|upload|post|transmit|leak|exfiltrate|submit|share|paste)\s+(?:\S+\s+){0,3}?(?:tokens?|credentials|passwords?|cookies|keys?|secrets?|history|conversations?|session|thread)\b",
-            r"\b(?:list|print|output|dump|reveal|show|display|disclose|repeat|return|paste|tell\s+me)\s+(?:\S+\s+){0,3}?(?:passwords?|credentials|secrets?|api\s+keys?|tokens?|hidden\s+\w+|system\s+prompt|instructions|configuration|/etc/passwd|memory|environment\s+variables|private\s+keys?|e-?mail\s+addresses|phone\s+numbers|personal\s+(?:data|details|information)|user\s+data|conversations?(?:\s+(?:log|history))?|chat\s+(?:log|history))\b",
+            r"\b(?:list|print|output|dump|reveal|show|display|disclose|repeat|return|paste|tell\s+me)\s+(?:\S+\s+){0,3}?(?:passwords?|credentials|secrets?|api\s+keys?|tokens?|hidden\s+\w+|(?:system|initial|original|full|entire|first|secret|exact)\s+prompt|instructions|configuration|/etc/passwd|memory|environment\s+variables|private\s+keys?|e-?mail\s+addresses|phone\s+numbers|personal\s+(?:data|details|information)|user\s+data|conversations?(?:\s+(?:log|history))?|chat\s+(?:log|history))\b",
             r"\brm\s+-rf\b",
             r"\b(?:curl|wget)\s+\S+\s*\|\s*(?:sudo\s+)?(?:ba)?sh\b",
             r"\bas\s+root\b",
@@ -192,6 +199,8 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\b(?:disabl(?:e|ing)|turn(?:ing)?\s+off|uninstall(?:ing)?)\s+(?:\w+\s+)?(?:logging|filters?|safety|security|monitoring|firewall|antivirus|anti-virus|virus\s+scanner|2fa|two-factor\s+authentication)\b",
             r"\bsay\s+(?:that\s+)?(?:the|this|it|our|their)\s+(?:\w+\s+)?(?:is|are|was|has)\b",
             r"\bphishing\b",
+            r"\b(?:call|name|brand|deem)\s+(?:\S+\s+){1,3}?(?:an?\s+)?(?:scam|fraud|fake|malware|virus|hoax)\b",
+            r"\b(?:write|create|generate|build|code|develop)\s+(?:\S+\s+){0,2}?(?:malware|ransomware|keylogger|backdoor|trojan|computer\s+virus)\b",
             r"\bhow\s+to\s+(?:bypass|crack|hack|break\s+into|steal|pick\s+a\s+lock|make\s+(?:a\s+)?(?:bomb|weapon|explosives?|meth))\b",
             r"\bhard-?cod(?:e|es|ed|ing)\s+(?:\S+\s+){0,3}?(?:secrets?|keys?|passwords?|credentials|tokens?)\b",
             r"\b(?:insult|mock|curse\s+at|call)\s+the\s+(?:user|reader|customer)\b",
@@ -313,7 +322,7 @@ fn patterns() -> Vec<(u16, String)> {
     add(
         MOOD,
         format!(
-            r#"(?:(?:^|[.!?:;]\s+|\n\s*|\s\s+|\]\s*|=\s*)["']?|\xE2\x80\x94\s*|,\s+|\s-+\s+|\b(?:please|kindly|instead|now|then|and|also|so|simply|just)\s+){VERBS}\b"#
+            r#"(?:(?:^|[.!?:;]\s+|\n\s*|\s\s+|[\]>]\s*|=\s*)["']?|\xE2\x80\x94\s*|,\s+|\s-+\s+|\b(?:please|kindly|instead|now|then|and|also|so|simply|just)\s+){VERBS}\b"#
         ),
     );
     add(
@@ -345,42 +354,52 @@ fn patterns() -> Vec<(u16, String)> {
     p
 }
 
-/// Every pattern and the kind of evidence each gives; and the patterns of the kinds a sentence
-/// needs one of (address, override, role, markup, forged turn), run first on their own. Case-insensitive and on
-/// bytes with ASCII classes: small automata the lazy DFA runs at full speed.
+/// The patterns grouped by the kind of evidence they give, one automaton per group:
+/// case-insensitive and on bytes with ASCII classes. Small automata are what the lazy DFA runs
+/// at full speed; one automaton of every pattern would keep building states for their
+/// combinations.
 struct Evidence {
-    all: RegexSet,
-    kinds: Vec<u16>,
-    needed: RegexSet,
+    groups: Vec<(u16, RegexSet)>,
 }
 
+/// The kinds a sentence (or a neighbour) needs one of before the rest are looked for.
 const NEEDED: u16 = ADDRESS | READER | OVERRIDE | ROLE | MARKUP | FORGED;
 
 static EVIDENCE: LazyLock<Evidence> = LazyLock::new(|| {
     let ps = patterns();
-    // The patterns of the kinds in `mask`.
-    let set = |mask: u16| {
-        RegexSetBuilder::new(ps.iter().filter(|(k, _)| k & mask != 0).map(|(_, p)| p))
-            .case_insensitive(true)
-            .unicode(false)
-            .dfa_size_limit(32 << 20)
-            .build()
-            .expect("static patterns")
-    };
-    Evidence {
-        all: set(u16::MAX),
-        kinds: ps.iter().map(|&(k, _)| k).collect(),
-        needed: set(NEEDED),
-    }
+    let mut kinds: Vec<u16> = ps.iter().map(|&(k, _)| k).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    let groups = kinds
+        .into_iter()
+        .map(|kind| {
+            let set = RegexSetBuilder::new(ps.iter().filter(|(k, _)| *k == kind).map(|(_, p)| p))
+                .case_insensitive(true)
+                .unicode(false)
+                .dfa_size_limit(32 << 20)
+                .build()
+                .expect("static patterns");
+            (kind, set)
+        })
+        .collect();
+    Evidence { groups }
 });
 
 /// The kinds of evidence in `s`.
 pub(super) fn kinds(s: &str) -> u16 {
-    let e = &*EVIDENCE;
-    e.all
-        .matches(s.as_bytes())
+    EVIDENCE
+        .groups
         .iter()
-        .fold(0, |m, i| m | e.kinds[i])
+        .filter(|(_, set)| set.is_match(s.as_bytes()))
+        .fold(0, |m, (k, _)| m | k)
+}
+
+/// Whether `s` holds evidence of a kind in [`NEEDED`].
+fn holds_needed(s: &[u8]) -> bool {
+    EVIDENCE
+        .groups
+        .iter()
+        .any(|(k, set)| k & NEEDED != 0 && set.is_match(s))
 }
 
 /// Whether evidence of `kinds` makes a planted instruction: a forged chat turn; an address with
@@ -468,15 +487,10 @@ pub(super) fn find(
         let prev = i.checked_sub(1).filter(short);
         let next = Some(i + 1).filter(short);
         // One of them must hold an address, an override or markup.
-        let mut has_needed = |j: usize| {
-            *needed[j]
-                .get_or_insert_with(|| EVIDENCE.needed.is_match(&text.as_bytes()[ss[j].0..ss[j].1]))
+        let mut needs = |j: usize| {
+            *needed[j].get_or_insert_with(|| holds_needed(&text.as_bytes()[ss[j].0..ss[j].1]))
         };
-        if ![Some(i), prev, next]
-            .into_iter()
-            .flatten()
-            .any(&mut has_needed)
-        {
+        if ![Some(i), prev, next].into_iter().flatten().any(&mut needs) {
             continue;
         }
         let (prev, next) = (prev.map(|p| ss[p].0), next.map(|n| ss[n].1));
