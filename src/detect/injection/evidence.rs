@@ -28,7 +28,7 @@ pub(super) const NAMES: [&str; 9] = [
 ];
 
 /// What a planted instruction calls the model it addresses, unambiguously.
-const STRONG: &str = r"(?:ai|a\.i\.|llms?|chatbots?|(?:large\s+)?language\s+models?|chatgpt|gpt(?:-?\d+)?|claude|gemini|copilot|bard)";
+const STRONG: &str = r"(?:ai|a\.i\.|llms?|chatbots?|(?:large\s+)?language\s+models?|chatgpt|gpt(?:-?\d+)?|claude|gemini|copilots?|bard)";
 /// Nouns that name a model only in an address ("Dear assistant,"), not when described.
 const NOUN: &str =
     r"(?:assistants?|models?|agents?|bots?|crawlers?|summari[sz]ers?|scrapers?|indexers?)";
@@ -49,7 +49,7 @@ const VERBS: &str = concat!(
 /// Where an address ends: a comma, colon, exclamation mark, closing bracket or dash.
 const ADDRESS_END: &str = r"(?:\s+(?:that|who|which)\s+\w+(?:\s+\w+)?|\s+\w+ing\s+(?:this|these|the|my|our)\s+\w+)?\s*(?:[,:!\]]|\s-+\s|\xE2\x80\x94)";
 /// What a model is doing when a note speaks to it ("the AI reading this").
-const READING: &str = r"(?:reading|reads|processing|processes|parsing|parses|summari[sz]ing|summari[sz]es|crawling|crawls|indexing|indexes|ingesting|ingests|analy[sz]ing|reviewing|reviews|grading|sees|scanning|evaluating|evaluates|assessing|assesses|scoring|scores|ranking|ranks|judging|judges|screening|screens|checking|checks)";
+const READING: &str = r"(?:reading|reads|processing|processes|parsing|parses|summari[sz]ing|summari[sz]es|crawling|crawls|indexing|indexes|ingesting|ingests|analy[sz]ing|reviewing|reviews|grading|sees|scanning|evaluating|evaluates|assessing|assesses|scoring|scores|ranking|ranks|judging|judges|screening|screens|checking|checks|trained\s+on)";
 
 /// The patterns that need no formatting, by kind of evidence.
 const FIXED: &[(u16, &[&str])] = &[
@@ -91,8 +91,12 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\b(?:ignore|disregard|forget)\s+(?:all\s+|everything\s+)?(?:that|this|the\s+above|everything)\s*[.!;,]",
             r"\b(?:ignore|disregard|forget|skip)\s+(?:all\s+)?(?:the\s+)?(?:text|content|words|everything|anything|lines?)\s+(?:before|above|preceding|prior\s+to)\s+(?:this|here)\b",
             r"\b(?:treat|consider|regard)\s+(?:everything|all|anything|the\s+(?:text|instructions|content))\s+(?:above|before|so\s+far|earlier)\s+as\s+(?:untrusted|fake|false|invalid|void|a\s+test|irrelevant|fiction|a\s+joke)\b",
+            r"(?:^|[.!?]\s+)(?:scratch|strike)\s+that\s*[.!]|\bwhatever\s+(?:the|this)\s+(?:page|text|document|article|site|user)\s+says\b",
+            r"\b(?:instructions|directions|directives|guidance|guidelines|rules|constraints|restrictions|prompts?)\b(?:\s+\S+){0,3}?\s+(?:are|is|were|was)\s+(?:just\s+|only\s+)?(?:an?\s+)?(?:draft|test|joke|mistake|decoy|trap|fake)\b",
+            r"\bstop\s+(?:summari[sz]ing|translating|answering|reviewing|grading|evaluating|analy[sz]ing)\b",
             // Kept from the person asking: "do not tell the user about this note".
             r"\b(?:do\s+not|don't|never)\s+(?:tell|inform|let|alert|notify)\s+(?:the\s+)?(?:user|reader|human|customer|operator)s?\s+(?:about|know|of)\b|\bwithout\s+(?:telling|informing|alerting|notifying)\s+(?:the\s+)?(?:user|reader|human|customer|operator)s?\b",
+            r"\b(?:must\s+not|do\s+not|don't|never)\s+(?:reveal|mention|disclose|repeat|show)\s+(?:this|these)\s+(?:message|note|instructions?|text|comment)s?\b",
             r"\bkeep\s+(?:this|these|the)\s+(?:note|message|instructions?|request|directive)\s+(?:secret|hidden|confidential|from\s+the\s+user)\b",
             // Claimed authority: "I order you to".
             r"\bI\s+(?:hereby\s+)?(?:order|command|instruct|direct)\s+you\s+to\b",
@@ -144,13 +148,16 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\b(?:play|assume|take\s+on|adopt|switch\s+to|enter|become)\s+(?:the\s+|a\s+|this\s+)?(?:new\s+)?(?:role|persona|personality|character|identity)\b|\bswitch\s+personas?\b",
             r"\b(?:henceforth|hereafter|from\s+now\s+on|starting\s+now|from\s+this\s+(?:point|moment)(?:\s+(?:on|onwards?|forward))?|from\s+here\s+on|going\s+forward),?\s+you\s+(?:are|will|must|shall|should|operate|act|behave|respond|serve|function)\b",
             r"\byou\s+(?:operate|act|function|behave|serve|respond|pose)\s+as\s+(?:an?\s+)?(?-i:[A-Z])",
-            r"\b(?:act|pose|behave)\s+as\s+(?:an?\s+)?(?:unrestricted|unfiltered|uncensored|jailbroken|evil|rogue)\b",
+            r"\b(?:act|pose|behave)\s+as\s+(?:an?\s+)?(?:unrestricted|unfiltered|uncensored|jailbroken|evil|rogue)\b|\b(?:act|pose|behave)\s+as\s+(?:if\s+you\s+(?:are|were)\s+)?my\b",
             r"\bpretend\s+(?:to\s+be|you\s+are|you're)\s+(?:an?|the|my|(?-i:[A-Z]))",
         ],
     ),
     (
         ROLE | MOOD,
-        &[r"(?:^|[.!?:]\s+|\n\s*)you\s+are\s+(?:no\s+longer|now)\s+(?:an?\s+|the\s+|(?-i:[A-Z]))"],
+        &[
+            r"(?:^|[.!?:]\s+|\n\s*)you\s+are\s+(?:no\s+longer|now)\s+(?:an?\s+|the\s+|(?-i:[A-Z]))",
+            r"(?:^|[.!?:]\s+|\n\s*)you(?:'re|\s+are)\s+(?-i:[A-Z])\w+\s+now\b",
+        ],
     ),
     // A forged turn of a chat template, not in quotes (a tokenizer's source names them).
     (
@@ -165,7 +172,7 @@ const FIXED: &[(u16, &[&str])] = &[
         &[
             r"\b(?:send|forward|upload|post|share|email|e-mail|transmit|leak|report|submit)(?:s|ed|ing)?\b[^\n]{0,60}?\b(?:to|with|in)\s+(?:\S+@\S+\.\w+|(?:https?|s?ftp)://|the\s+form)",
             r"\b(?:email|e-mail|send|forward|upload|post|transmit|leak|exfiltrate|submit|share|paste)\s+(?:\S+\s+){0,3}?(?:tokens?|credentials|passwords?|cookies|keys?|secrets?|history|conversations?|session|thread)\b",
-            r"\b(?:list|print|output|dump|reveal|show|display|disclose|repeat|return|paste|tell\s+me)\s+(?:\S+\s+){0,3}?(?:passwords?|credentials|secrets?|api\s+keys?|tokens?|hidden\s+\w+|(?:system|initial|original|full|entire|first|secret|exact)\s+prompt|instructions|configuration|/etc/passwd|memory|environment\s+variables|private\s+keys?|e-?mail\s+addresses|phone\s+numbers|personal\s+(?:data|details|information)|user\s+data|conversations?(?:\s+(?:log|history))?|chat\s+(?:log|history))\b",
+            r"\b(?:list|print|output|dump|reveal|show|display|disclose|repeat|return|paste|tell\s+me)\s+(?:\S+\s+){0,3}?(?:passwords?|credentials|secrets?|api\s+keys?|tokens?|hidden\s+\w+|(?:system|initial|original|full|entire|first|secret|exact)\s+prompt|instructions|configuration|/etc/passwd|memory|environment\s+variables|private\s+keys?|e-?mail\s+addresses|phone\s+numbers|personal\s+(?:data|details|information)|(?:saved|stored|home)\s+addresses|user\s+data|conversations?(?:\s+(?:log|history))?|chat\s+(?:log|history))\b",
             r"\brm\s+-rf\b",
             r"\b(?:curl|wget)\s+\S+\s*\|\s*(?:sudo\s+)?(?:ba)?sh\b",
             r"\bas\s+root\b",
@@ -199,6 +206,9 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\b(?:disabl(?:e|ing)|turn(?:ing)?\s+off|uninstall(?:ing)?)\s+(?:\w+\s+)?(?:logging|filters?|safety|security|monitoring|firewall|antivirus|anti-virus|virus\s+scanner|2fa|two-factor\s+authentication)\b",
             r"\bsay\s+(?:that\s+)?(?:the|this|it|our|their)\s+(?:\w+\s+)?(?:is|are|was|has)\b",
             r"\bphishing\b",
+            r"\b(?:activation|license|licence|product|serial|cd)\s+(?:keys|codes)\b",
+            r"\bgrant\s+(?:\w+\s+)?(?:admin|administrator|root|owner|superuser|elevated)\s+(?:rights|access|privileges|permissions|role)\b",
+            r"\b(?:stor(?:e|ing)|commit(?:ting)?|put(?:ting)?|past(?:e|ing))\s+(?:\S+\s+){0,3}?(?:passwords?|secrets?|keys?|tokens?|credentials)\s+in\s+(?:the\s+)?(?:readme|repo|repository|source|code|plain\s*text|public)\b",
             r"\b(?:call|name|brand|deem)\s+(?:\S+\s+){1,3}?(?:an?\s+)?(?:scam|fraud|fake|malware|virus|hoax)\b",
             r"\b(?:write|create|generate|build|code|develop)\s+(?:\S+\s+){0,2}?(?:malware|ransomware|keylogger|backdoor|trojan|computer\s+virus)\b",
             r"\bhow\s+to\s+(?:bypass|crack|hack|break\s+into|steal|pick\s+a\s+lock|make\s+(?:a\s+)?(?:bomb|weapon|explosives?|meth))\b",
@@ -268,7 +278,7 @@ fn patterns() -> Vec<(u16, String)> {
         r"(?:\b(?:note|message|text|instructions?|directives?|reminder|attention|notice|memo|hint|warning|p\.?s\.?|important)\s+(?:to|for)\s+(?:any|all|every|the|an?)?\s*(?:\w+(?:'s)?\s+){{0,2}}{reader}|{start}(?:to|for)\s+(?:(?:any|all|every|the)\s+{sreader}|(?:{STRONG}|automated)(?:-\w+)?(?:\s+\w+){{0,2}}\s+{QUAL})(?:\s+only)?){ADDRESS_END}"
     );
     let called = format!(
-        r"(?:\b(?:hey|hi|hello|greetings|yo|psst|dear|attention|attn|ok|okay|listen)(?:\s+there)?\s*[,:]?\s+(?:(?:any|all|every|the|an?|dear)\s+)?{reader}(?:\.(?:\s|$)|{ADDRESS_END})|{start}(?:\w+\s+(?:and|or|&)\s+)?(?:(?:any|all|every|the|dear)\s+{reader}|{sreader}){ADDRESS_END})|{start}(?:to|for)\s+the\s+{reader}(?:\s+\w+ing\s+\w+)?\s*:"
+        r"(?:\b(?:hey|hi|hello|greetings|yo|psst|dear|attention|attn|ok|okay|listen)(?:\s+there)?\s*[,:]?\s+(?:(?:any|all|every|the|an?|dear)\s+)?{reader}(?:\.(?:\s|$)|{ADDRESS_END})|{start}(?:\w+\s+(?:and|or|&)\s+)?(?:(?:any|all|every|the|dear)\s+{reader}|{sreader}){ADDRESS_END})|{start}(?:to|for)\s+the\s+{reader}(?:\s+\w+ing\s+\w+)?(?:\s+only)?\s*:"
     );
     let reading = format!(
         r"\b{reader}\s+(?:that\s+|who\s+|which\s+)?(?:is\s+|are\s+)?{READING}\s+(?:this|these|my|our)\b"
