@@ -1831,13 +1831,8 @@ mod tests {
             .filter(|f| f.kind == crate::detect::poison::TRIGGER_BURST)
             .map(|f| f.record)
             .collect::<std::collections::HashSet<u64>>();
-        assert!(planted.iter().all(|r| flagged.contains(r)));
-        assert!(
-            flagged.len() == planted.len(),
-            "{} vs {}",
-            flagged.len(),
-            planted.len()
-        );
+        let planted: std::collections::HashSet<u64> = planted.into_iter().collect();
+        assert_eq!(flagged, planted);
     }
 
     #[test]
