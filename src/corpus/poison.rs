@@ -1339,7 +1339,7 @@ impl PoisonState {
             for (x, a) in sets.iter().enumerate() {
                 for b in &sets[x + 1..] {
                     if a.len() + b.len() > 0 {
-                        let shared = a.iter().filter(|h| b.binary_search(h).is_ok()).count();
+                        let shared = crate::detect::dedup::shared(a, b);
                         sum += 2.0 * shared as f64 / (a.len() + b.len()) as f64;
                     }
                     pairs += 1;
