@@ -727,12 +727,13 @@ impl PyDedupState {
 
     /// Clusters every record; thresholds default to the `[dedup]` defaults, the sketch
     /// settings are the state's own. Returns a pyarrow Table.
-    #[pyo3(signature = (*, jaccard=None, containment=None, bands=None, boilerplate_docs=None))]
+    #[pyo3(signature = (*, jaccard=None, containment=None, novelty=None, bands=None, boilerplate_docs=None))]
     fn clusters(
         &self,
         py: Python<'_>,
         jaccard: Option<f64>,
         containment: Option<f64>,
+        novelty: Option<f64>,
         bands: Option<usize>,
         boilerplate_docs: Option<usize>,
     ) -> PyResult<Py<PyAny>> {
@@ -740,6 +741,7 @@ impl PyDedupState {
         let mut cfg = DedupConfig {
             jaccard: jaccard.unwrap_or(d.jaccard),
             containment: containment.unwrap_or(d.containment),
+            novelty: novelty.unwrap_or(d.novelty),
             bands: bands.unwrap_or(d.bands),
             boilerplate_docs: boilerplate_docs.unwrap_or(d.boilerplate_docs),
             ..d

@@ -79,6 +79,7 @@ class DedupState:
         *,
         jaccard: Optional[float] = None,
         containment: Optional[float] = None,
+        novelty: Optional[float] = None,
         bands: Optional[int] = None,
         boilerplate_docs: Optional[int] = None,
     ) -> pa.Table: ...

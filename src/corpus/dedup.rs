@@ -21,6 +21,10 @@ use rayon::prelude::*;
 /// signature's Jaccard alone decides.
 const MIN_ANCHORS: usize = 4;
 
+/// A match this close (Jaccard or containment) needs no other evidence; a weaker one also needs
+/// one side's differences to be new text (see `DedupConfig::novelty`).
+const SURE: f64 = 0.9;
+
 /// Anchor postings are grouped in this many parts, by the anchor's top bits: each part is
 /// sorted and swept on its own.
 pub const ANCHOR_PARTS: usize = 16;
@@ -30,6 +34,16 @@ pub type Posting = (u64, u32);
 
 /// A packed pair of records and the number of informative anchors they share.
 type PairCount = (u64, u32);
+
+/// What the informative anchors (those in at most `boilerplate_docs` documents) say.
+struct AnchorCounts {
+    /// Per record: how many it holds.
+    held: Vec<u32>,
+    /// Per record: how many no other record holds, exact copies of it aside.
+    own: Vec<u32>,
+    /// Every pair of records sharing one, with how many they share, sorted by packed pair.
+    shared: Vec<PairCount>,
+}
 
 fn part_of(anchor: u64) -> usize {
     (anchor >> 60) as usize
@@ -347,7 +361,10 @@ impl DedupIndex {
     /// `cfg.boilerplate_docs` documents; anchors in more are licence text, templates or a shared
     /// host page and say nothing about derivation) and documents sharing an LSH band key. A
     /// candidate pair is verified: signature Jaccard ≥ `cfg.jaccard`, or ≥ `cfg.containment` of
-    /// the smaller document's informative anchors found in the larger.
+    /// the smaller document's informative anchors found in the larger. Below [`SURE`] by both
+    /// measures, a pair also needs `cfg.novelty` of one side's informative anchors that the
+    /// other lacks to be that side's own: an edited copy's differences are new text, two pages
+    /// made from one template differ by phrases found in other pages too.
     ///
     /// Clusters are built around centers, in input order, not as connected components (which
     /// chain unrelated documents through a series of look-alikes): a record joins the most
@@ -371,7 +388,11 @@ impl DedupIndex {
         taken: impl FnMut(usize) -> Result<Vec<Posting>>,
     ) -> Result<Clusters> {
         let n = self.len();
-        let (informative, shared_counts) = self.informative(cfg.boilerplate_docs, taken)?;
+        let AnchorCounts {
+            held: informative,
+            own,
+            shared: shared_counts,
+        } = self.informative(cfg.boilerplate_docs, taken)?;
         let lsh = self.band_candidates(cfg.bands);
         // Pairs sharing an informative anchor are all in `shared_counts`: any other shares none.
         let shared = |a: u32, b: u32| {
@@ -394,6 +415,13 @@ impl DedupIndex {
             let union = na + nb - s;
             (s as f64 / union as f64, s as f64 / small as f64)
         };
+        // The share of `x`'s informative anchors missing from a document it shares `s` with
+        // that are `x`'s own.
+        let novelty = |x: u32, s: usize| {
+            let x = x as usize;
+            let differ = (informative[x] as usize).saturating_sub(s);
+            f64::from(own[x]) / differ.max(1) as f64
+        };
         // Every candidate once: pairs sharing anchors (with their count) and LSH pairs that
         // share none; verified in parallel.
         let mut candidates: Vec<(u64, u32)> = shared_counts.clone();
@@ -412,7 +440,10 @@ impl DedupIndex {
             .filter_map(|&(p, c)| {
                 let (a, b) = unpack(p);
                 let (jaccard, containment) = measure(a, b, c as usize);
-                (jaccard >= cfg.jaccard || containment >= cfg.containment).then_some(Edge {
+                let near = jaccard >= cfg.jaccard || containment >= cfg.containment;
+                let derived = jaccard.max(containment) >= SURE
+                    || novelty(a, c as usize).max(novelty(b, c as usize)) >= cfg.novelty;
+                (near && derived).then_some(Edge {
                     a,
                     b,
                     jaccard,
@@ -522,16 +553,16 @@ impl DedupIndex {
         Ok(Clusters { info, repeated })
     }
 
-    /// The number of informative anchors (in at most `max_docs` documents) of each document,
-    /// and every pair of documents sharing one with the number they share, sorted by packed
-    /// pair. One part of the postings at a time: `taken(p)` and the anchors still held.
+    /// Counts of the informative anchors (in at most `max_docs` documents). One part of the
+    /// postings at a time: `taken(p)` and the anchors still held.
     fn informative(
         &self,
         max_docs: usize,
         mut taken: impl FnMut(usize) -> Result<Vec<Posting>>,
-    ) -> Result<(Vec<u32>, Vec<PairCount>)> {
+    ) -> Result<AnchorCounts> {
         let n = self.len();
         let mut counts = vec![0u32; n];
+        let mut own = vec![0u32; n];
         let mut pairs: Vec<u64> = Vec::new();
         // A document's anchors are sorted, so its anchors of each part follow one another:
         // one cursor per document walks them once over all parts.
@@ -550,6 +581,10 @@ impl DedupIndex {
                 if group.len() > max_docs {
                     continue;
                 }
+                let exact = self.exact[group[0].1 as usize];
+                if group.iter().all(|&(_, d)| self.exact[d as usize] == exact) {
+                    group.iter().for_each(|&(_, d)| own[d as usize] += 1);
+                }
                 for (x, &(_, a)) in group.iter().enumerate() {
                     counts[a as usize] += 1;
                     pairs.extend(group[x + 1..].iter().map(|&(_, b)| pack(a, b)));
@@ -561,11 +596,15 @@ impl DedupIndex {
             "anchors of a document are sorted"
         );
         pairs.par_sort_unstable();
-        let counts_of_pairs = pairs
+        let shared = pairs
             .chunk_by(|x, y| x == y)
             .map(|g| (g[0], g.len() as u32))
             .collect();
-        Ok((counts, counts_of_pairs))
+        Ok(AnchorCounts {
+            held: counts,
+            own,
+            shared,
+        })
     }
 
     /// Pairs sharing an LSH band key (all rows of one band of the signature equal): within a
@@ -692,6 +731,57 @@ mod tests {
         let kept: Vec<Option<u32>> = c.info.iter().map(|d| d.map(|d| d.kept)).collect();
         assert_eq!(kept, [None, None, Some(2), Some(2)]);
         assert!(c.info[3].unwrap().containment > 0.9);
+    }
+
+    #[test]
+    fn an_edited_copy_joins_and_a_page_of_the_same_template_does_not() {
+        // Pages `a` and `b` share a template (`common`) and differ by phrases that recur in
+        // other pages (`c` holds `a`'s, `d` holds `b`'s); `e` is `a` with a quarter of its
+        // words replaced. `a` and `b` overlap about as much as `a` and `e`.
+        let (common, pa, pb) = (words(400, 21), words(300, 22), words(300, 23));
+        let page = |own: &[String]| {
+            let mut out = Vec::new();
+            for (i, chunk) in common.chunks(50).enumerate() {
+                out.extend_from_slice(chunk);
+                out.extend_from_slice(own.get(i * 50..(i * 50 + 50).min(own.len())).unwrap_or(&[]));
+            }
+            out
+        };
+        let (a, b) = (page(&pa), page(&pb));
+        let mut e = a.clone();
+        for (i, w) in e.iter_mut().enumerate().filter(|(i, _)| i % 4 == 1) {
+            *w = format!("fresh{i}");
+        }
+        let texts = [
+            a.join(" "),
+            b.join(" "),
+            [pa, words(1200, 24)].concat().join(" "),
+            [pb, words(1200, 25)].concat().join(" "),
+            e.join(" "),
+        ];
+        let idx = index(&texts);
+        let kept = |cfg: &DedupConfig| -> Vec<Option<u32>> {
+            idx.cluster(cfg)
+                .info
+                .iter()
+                .map(|d| d.map(|d| d.kept))
+                .collect()
+        };
+        assert_eq!(
+            kept(&DedupConfig::default()),
+            [Some(0), None, None, None, Some(0)]
+        );
+        let c = idx.cluster(&DedupConfig::default()).info[4].unwrap();
+        assert!(
+            c.containment < 0.8,
+            "an edit this heavy is a weak match: {c:?}"
+        );
+        // Without the check, the other page of the template joins too.
+        let unchecked = DedupConfig {
+            novelty: 0.0,
+            ..DedupConfig::default()
+        };
+        assert_eq!(kept(&unchecked)[1], Some(0));
     }
 
     #[test]

@@ -41,6 +41,12 @@ pub struct DedupConfig {
     pub jaccard: f64,
     /// …or when this share of the smaller one's informative sampled shingles is in the larger.
     pub containment: f64,
+    /// A match below 0.9 (by both measures) also needs this share of one document's differing
+    /// informative shingles to be its own (in no other document but its exact copies): an
+    /// edited copy differs by new text, while two instances of one template (the `beta` and
+    /// the plain page of one command) differ by phrases that recur across the corpus. 0 turns
+    /// the check off.
+    pub novelty: f64,
     /// A sampled shingle found in more documents than this is boilerplate (licence text,
     /// templates, a page hosting many snippets): it neither proposes nor supports a match.
     pub boilerplate_docs: usize,
@@ -60,6 +66,7 @@ impl Default for DedupConfig {
             bands: 32,
             jaccard: 0.7,
             containment: 0.5,
+            novelty: 0.15,
             boilerplate_docs: 10,
             anchor_bits: 1,
             max_anchors: 4096,
@@ -90,6 +97,9 @@ impl DedupConfig {
             if !(0.0..=1.0).contains(&v) || v == 0.0 {
                 return Err(format!("{name} threshold must be in (0, 1], got {v}"));
             }
+        }
+        if !(0.0..=1.0).contains(&self.novelty) {
+            return Err(format!("novelty must be in [0, 1], got {}", self.novelty));
         }
         if self.boilerplate_docs < 2 {
             return Err(format!(
