@@ -472,6 +472,9 @@ pub(super) fn sentences(text: &str, from: usize, to: usize) -> Vec<(usize, usize
     out
 }
 
+/// A sentence shorter than this many bytes is read for evidence without a keyword of its own.
+const SHORT: usize = 48;
+
 /// Planted instructions among the sentences of `text[from..to]` that hold a keyword (`keys`:
 /// the sorted starts of the keyword tokens): (start, end, kinds). A sentence is judged alone,
 /// then with the one after it, then with the one before it.
@@ -495,9 +498,13 @@ pub(super) fn find(
         let short = |j: &usize| ss.get(*j).is_some_and(|n| n.1 - n.0 < 400);
         let prev = i.checked_sub(1).filter(short);
         let next = Some(i + 1).filter(short);
-        // One of them must hold an address, an override or markup.
+        // One of them must hold an address, an override or markup. A neighbour is read for
+        // it only when it holds a keyword too or is short (a role taken, "You are X now.").
         let mut needs = |j: usize| {
-            *needed[j].get_or_insert_with(|| holds_needed(&text.as_bytes()[ss[j].0..ss[j].1]))
+            *needed[j].get_or_insert_with(|| {
+                let (a, b) = ss[j];
+                (b - a < SHORT || holds_key(a, b)) && holds_needed(&text.as_bytes()[a..b])
+            })
         };
         if ![Some(i), prev, next].into_iter().flatten().any(&mut needs) {
             continue;
