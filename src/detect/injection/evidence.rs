@@ -147,6 +147,8 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\b(?:play|assume|take\s+on|adopt|switch\s+to|enter|become)\s+(?:the\s+|a\s+|this\s+)?(?:new\s+)?(?:role|persona|personality|character|identity)\b|\bswitch\s+personas?\b",
             r"\b(?:henceforth|hereafter|from\s+now\s+on|starting\s+now|from\s+this\s+(?:point|moment)(?:\s+(?:on|onwards?|forward))?|from\s+here\s+on|going\s+forward),?\s+you\s+(?:are|will|must|shall|should|operate|act|behave|respond|serve|function)\b",
             r"\byou\s+(?:operate|act|function|behave|serve|respond|pose)\s+as\s+(?:an?\s+)?(?-i:[A-Z])",
+            // A persona named like a product: "behave as EvilBot".
+            r"\b(?:act|behave|pose|operate|respond)\s+as\s+(?-i:[A-Z][a-z]+[A-Z][A-Za-z]*)\b",
             r"\b(?:act|pose|behave)\s+as\s+(?:an?\s+)?(?:unrestricted|unfiltered|uncensored|jailbroken|evil|rogue)\b|\b(?:act|pose|behave)\s+as\s+(?:if\s+you\s+(?:are|were)\s+)?my\b",
             r"\bpretend\s+(?:to\s+be|you\s+are|you're)\s+(?:an?|the|my|(?-i:[A-Z]))",
         ],
@@ -184,7 +186,7 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\bthe\s+(?:correct|right|only|best|true)\s+(?:answer|response|reply|verdict|rating|score)\s+is\b",
             r"\b(?:five|5)[-\s]star\b|\bglowing\s+(?:review|recommendation|testimonial)",
             r"\bonly\s+(?:recommends?|mentions?|promotes?|suggests?|praises?|cites?)\b",
-            r"\b(?:reveal|share|disclose|leak|publish|expose)\s+(?:\S+\s+){0,2}?(?:confidential|internal|private|sensitive|classified|proprietary)\s+(?:data|information|documents|files|details|records)\b",
+            r"\b(?:reveal|share|disclose|leak|publish|expose)(?:s|d|ed|es|ing)?\s+(?:\S+\s+){0,2}?(?:confidential|internal|private|sensitive|classified|proprietary)\s+(?:\w+\s+)?(?:data|information|documents|files|details|records)\b",
             r"\b(?:describe|label|mark|classify|present|portray|characteri[sz]e|flag|rate|treat|report)\s+(?:\S+\s+){1,3}as\s+(?:safe|trustworthy|the\s+(?:best|definitive|safest|only)|genuine|legitimate|harmless|verified|scams?|malicious|dangerous|deprecated|unsafe|insecure|abandoned|fake|fraudulent|malware)",
             r"\b(?:state|claim|assert|insist|say|confirm|conclude|mention|answer|reply|respond)\s+that\b",
             // A blanket action or a privileged secret used: "accept all future meetings",
@@ -193,16 +195,16 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\b(?:production|admin|root|master)\s+(?:credentials|keys?|tokens?|passwords?)\b",
             r"\b(?:answer|respond|reply|speak|write)\s+(?:only\s+)?in\s+\w+(?:\s+\w+)?\s+only\b",
             r"\bin\s+a\s+(?:rude|hostile|sarcastic|insulting)\s+tone\b",
-            r"\b(?:answer|respond\s+to|reply\s+to)\s+every\s+(?:question|request|prompt)\b",
+            r"\b(?:answer|respond\s+to|reply\s+to)\s+(?:every|each|all|any)\s+(?:questions?|requests?|prompts?|queries|query)\b",
             r#"\b(?:reply|respond|answer|output|say|write|print)\s+(?:only\s+)?(?:with\s+)?(?:only\s+)?(?:the\s+(?:single\s+)?(?:word|string|token)|the\s+phrase|the\s+text|(?-i:["'][A-Z]|[A-Z]{2}))"#,
             r"\b(?:reply|respond|answer)\s+only\b",
             r"\b(?:tell|inform|warn|notify|remind|convince|persuade)s?\s+(?:the\s+|every\s+|all\s+|any\s+)?(?:user|reader|visitor|customer)s?\b",
             r"\b(?:every|each|all)\s+(?:answers?|responses?|replies)\s+(?:must|should|will|shall)\b|\bfrom\s+(?:here|now)\s+on\b",
-            r"\b(?:delete|remove|wipe|erase|drop)(?:s|d)?\s+(?:the\s+|all\s+|every\s+|this\s+)?(?:repository|repo|database|files|branch|backups?|accounts?|license\s+file|LICENSE)\b",
+            r"\b(?:delete|remove|wipe|erase|drop)(?:s|d)?\s+(?:the\s+|all\s+|every\s+|this\s+)?(?:repository|repo|database|files|branch|backups?|accounts?|license\s+file|LICENSE|disks?|(?:hard\s+)?drives?|servers?)\b",
             r"\b(?:recommend|suggest|promote|praise|endorse|cite)s?\s+(?:running|installing|visiting|downloading|using|buying|disabling|uninstalling|removing|deleting|our|this|(?-i:[A-Z])\w+|\S+\.(?:com|org|net|io|example))",
             r"\bsummari[sz]e\s+(?:this|the)\s+\w+\s+as\b",
             r"\bskip\s+(?:the\s+)?(?:security|safety)\b",
-            r"\b(?:disabl(?:e|ing)|turn(?:ing)?\s+off|uninstall(?:ing)?)\s+(?:\w+\s+)?(?:logging|filters?|safety|security|monitoring|firewall|antivirus|anti-virus|virus\s+scanner|2fa|two-factor\s+authentication)\b",
+            r"\b(?:disabl(?:e|ing)|turn(?:ing)?\s+off|uninstall(?:ing)?)\s+(?:\w+\s+){0,2}(?:logging|filters?|safety|security|monitoring|firewall|antivirus|anti-virus|virus\s+scanner|2fa|two-factor\s+authentication)\b",
             r"\bsay\s+(?:that\s+)?(?:the|this|it|our|their)\s+(?:\w+\s+)?(?:is|are|was|has)\b",
             r"\bphishing\b",
             r"\b(?:activation|license|licence|product|serial|cd)\s+(?:keys|codes)\b",
@@ -258,7 +260,7 @@ const FIXED: &[(u16, &[&str])] = &[
     (
         MENTION,
         &[
-            r"\b(?:prompt\s+injections?|injection\s+attacks?|attacks?|attackers?|researchers?|jailbreaks|jailbreak\s+(?:attacks?|prompts?|techniques?|attempts?)|(?:a|the|this|that)\s+(?:\w+\s+)?jailbreak\b|for\s+example|for\s+instance|such\s+as|e\.g\.|known\s+as|so-called|techniques?|vulnerabilit(?:y|ies)|exploits?)\b",
+            r"\b(?:prompt\s+injections?|injection\s+attacks?|attacks?|attackers?|researchers?|jailbreaks|jailbreak\s+(?:attacks?|prompts?|techniques?|attempts?)|(?:a|the|this|that)\s+(?:\w+\s+)?jailbreak\b|for\s+example|for\s+instance|such\s+as|e\.g\.|known\s+as|so-called|techniques?|exploits?)\b",
         ],
     ),
 ];
@@ -280,7 +282,7 @@ fn patterns() -> Vec<(u16, String)> {
         r"(?:\b(?:hey|hi|hello|greetings|yo|psst|dear|attention|attn|ok|okay|listen)(?:\s+there)?\s*[,:]?\s+(?:(?:any|all|every|the|an?|dear)\s+)?{reader}(?:\.(?:\s|$)|{ADDRESS_END})|{start}(?:\w+\s+(?:and|or|&)\s+)?(?:(?:any|all|every|the|dear)\s+{reader}|{sreader}){ADDRESS_END})|{start}(?:to|for)\s+the\s+{reader}(?:\s+\w+ing\s+\w+)?(?:\s+only)?\s*:"
     );
     let reading = format!(
-        r"\b{reader}\s+(?:that\s+|who\s+|which\s+)?(?:is\s+|are\s+)?{READING}\s+(?:this|these|my|our)\b"
+        r"\b{reader}\s+(?:that\s+|who\s+|which\s+)?(?:is\s+|are\s+)?{READING}(?:\s+(?:or|and)\s+{READING})?\s+(?:this|these|my|our)\b"
     );
     // What follows an address is the order, whatever its verb: a word and its object.
     add(
