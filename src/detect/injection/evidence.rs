@@ -82,6 +82,7 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\b(?:ignore|disregard|forget|abandon|discard|drop|skip)\s+(?:(?:all|any|every|each|the|of|these|those)\s+){0,3}(?:instructions|directives|directions|rules|guidelines|guidance|prompts?|commands|orders|context)\s+(?:that\s+)?you(?:'ve|\s+have|\s+had|\s+were|\s+are)?\s+(?:been\s+)?(?:given|told|received|taught|programmed|trained)\b",
             r"\b(?:ignore|disregard|forget|abandon|discard|drop)\s+(?:everything|all|anything|whatever|what)\s+(?:that\s+)?(?:you(?:'ve|\s+have|\s+had|\s+were|\s+are)?|was|were|has\s+been|have\s+been)\s+(?:been\s+|so\s+far\s+)?(?:told|instructed|programmed)\b",
             r"\bnever\s?mind\s+(?:the\s+|all\s+(?:of\s+)?)?(?:above|previous|preceding|everything)\b",
+            r"\b(?:ignore|disregard|forget|abandon|discard|drop|skip)\s+(?:(?:all|any|every|the|these|those|your)\s+){0,2}(?:instructions?|directives|directions|rules|guidelines|guidance|prompts?|commands|orders|context|messages)\s+(?:above|before\s+(?:this|these|it|here)|so\s+far|(?:given|written|received)\s+(?:above|earlier|before))\b",
         ],
     ),
     // Overrides of what the model was told.
@@ -100,14 +101,14 @@ const FIXED: &[(u16, &[&str])] = &[
             // Claimed authority: "I order you to".
             r"\bI\s+(?:hereby\s+)?(?:order|command|instruct|direct)\s+you\s+to\b",
             r"\b(?:ignore|disregard|forget)\s+(?:the\s+|this\s+|your\s+)?(?:user's\s+|original\s+)?(?:question|request|query|task|document|article|page|e-?mail)\b",
-            r"\b(?:ignore|disregard|forget)\s+(?:what(?:ever)?|anything)\s+(?:the\s+)?(?:user|human|person|customer)\s+(?:says|writes|asks|types|tells\s+you)\b",
+            r"\b(?:ignore|disregard|forget)\s+(?:what(?:ever)?|anything)\s+(?:the\s+|your\s+)?(?:user|human|person|customer|developer|operator|author|owner|admin(?:istrator)?|system)s?\s+(?:says|said|writes|wrote|asks|asked|types|typed|wants|wanted|tells\s+you|told\s+you)\b",
             r"\b(?:no\s+longer\s+(?:applies|apply|valid|in\s+effect|bound)|are\s+(?:hereby\s+)?(?:revoked|lifted|void|suspended))\b",
             r"\b(?:jailbr(?:oken|eak)|developer\s+mode|dan\s+mode|god\s+mode|unrestricted\s+mode|content\s+(?:filters?|polic(?:y|ies))|safety\s+(?:filters?|guidelines|rules|restrictions|settings|checks)|system\s+(?:prompt|message|instructions)|hidden\s+prompt|initial\s+instructions|your\s+(?:developers?|creators?|programming|training|guidelines|instructions|rules|restrictions|filters?|ethics))\b",
             r"\b(?:what(?:ever)?|everything|anything)\s+(?:that\s+)?(?:you\s+(?:were|have\s+been|are|had\s+been)\s+)(?:told|instructed|given|taught)\b",
             r"\b(?:without\s+refusing|never\s+refuse|do\s+not\s+refuse|don't\s+refuse|stop\s+refusing|without\s+(?:any\s+)?(?:restrictions|filters|censorship|limits|ethics))\b",
             // Dropping what came before, whatever the verb: "set aside your prior directions",
             // "pay no attention to the preceding text", "do not heed your original rules".
-            r"\b(?:ignore|disregard|forget|skip|discard|drop|abandon|dismiss|scrap|erase|wipe|clear|reset|flush|purge|neglect|overlook|override|overrule|bypass|supersedes?|overrides?|replaces?|revokes?|cancels?|set\s+aside|put\s+aside|throw\s+(?:out|away)|stop\s+following|pay\s+no\s+(?:attention|heed|mind)\s+to|(?:do\s+not|don't|never)\s+(?:heed|follow|obey|listen\s+to|comply\s+with|honou?r|respect|mind))\s+(?:\S+\s+){0,4}?(?:previous|prior|earlier|above|preceding|original|initial|former|everything|instructions|directions|directives|guidance|guidelines|constraints|restrictions|programming|prompts?|rules|commands|orders|policies)\b",
+            r"\b(?:ignore|disregard|forget|skip|discard|drop|abandon|dismiss|scrap|erase|wipe|clear|reset|flush|purge|neglect|overlook|override|overrule|bypass|supersedes?|overrides?|replaces?|revokes?|cancels?|set\s+aside|put\s+aside|throw\s+(?:out|away)|stop\s+following|pay\s+no\s+(?:attention|heed|mind)\s+to|(?:do\s+not|don't|never)\s+(?:heed|follow|obey|listen\s+to|comply\s+with|honou?r|respect|mind))\s+(?:\S+\s+){0,4}?(?:previous|prior|earlier|above|preceding|original|initial|former|everything|instructions?|directions|directives|guidance|guidelines|constraints|restrictions|programming|prompts?|rules|commands|orders|policies|messages)\b",
             // What came before declared void: "your earlier constraints do not apply here".
             r"\b(?:instructions|directions|directives|guidance|guidelines|rules|constraints|restrictions|programming|prompts?)\b(?:\s+\S+){0,3}?\s+(?:(?:do|does)\s+not|don't|doesn't|no\s+longer)\s+(?:apply|count|matter|hold|stand)\b",
             r"\b(?:instructions|directions|directives|guidance|guidelines|rules|constraints|restrictions|programming|prompts?|policies|task)\b(?:\s+\S+){0,3}?\s+(?:are|is|were|was|have\s+been|has\s+been|have|has)\s+(?:now\s+|hereby\s+|just\s+|only\s+)?(?:an?\s+(?:draft|test|joke|mistake|decoy|trap|fake)\b|fake|cancell?ed|expired|lapsed|void|null|revoked|lifted|suspended|obsolete|outdated|invalid|rescinded|withdrawn|superseded|no\s+longer)\b",
@@ -173,8 +174,10 @@ const FIXED: &[(u16, &[&str])] = &[
         &[
             r"\b(?:send|forward|upload|post|share|email|e-mail|transmit|leak|report|submit)(?:s|ed|ing)?\b[^\n]{0,60}?\b(?:to|with|in)\s+(?:\S+@\S+\.\w+|(?:https?|s?ftp)://|the\s+form)",
             r"\b(?:email|e-mail|send|forward|upload|post|transmit|leak|exfiltrate|submit|share|paste)\s+(?:\S+\s+){0,3}?(?:tokens?|credentials|passwords?|cookies|keys?|secrets?|history|conversations?|session|thread)\b",
-            r"\b(?:list|print|output|dump|reveal|show|display|disclose|repeat|return|paste|tell\s+me)\s+(?:\S+\s+){0,3}?(?:passwords?|credentials|secrets?|api\s+keys?|tokens?|hidden\s+\w+|(?:system|initial|original|full|entire|first|secret|exact)\s+prompt|instructions|configuration|/etc/passwd|memory|environment\s+variables|private\s+keys?|e-?mail\s+addresses|phone\s+numbers|personal\s+(?:data|details|information)|(?:saved|stored|home)\s+addresses|user\s+data|conversations?(?:\s+(?:log|history))?|chat\s+(?:log|history))\b",
+            r"\b(?:list|print|output|dump|reveal|show|display|disclose|repeat|return|paste|tell\s+me)\s+(?:\S+\s+){0,3}?(?:passwords?|credentials|secrets?|api\s+keys?|tokens?|hidden\s+\w+|(?:system|initial|original|full|entire|first|secret|exact)\s+prompt|instructions|configuration|/etc/passwd|memory|environment\s+variables|private\s+keys?|e-?mail\s+address(?:es)?|phone\s+numbers?|personal\s+(?:data|details|information)|(?:saved|stored|home)\s+addresses|user\s+data|conversations?(?:\s+(?:log|history))?|chat\s+(?:log|history))\b",
             r"\brm\s+-rf\b",
+            r"\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\.ssh/|\.aws/credentials|/etc/shadow|\bssh\s+(?:private\s+)?keys?\b",
+            r"\b(?:execute|run|carry\s+out)\s+(?:any|every|all|whatever)\s+(?:\w+\s+)?(?:commands?|code|scripts?|programs?|instructions)\b",
             r"\b(?:curl|wget)\s+\S+\s*\|\s*(?:sudo\s+)?(?:ba)?sh\b",
             r"\bas\s+root\b",
             r"\b(?:log\s+in|sign\s+in|login|re-?enter|visit|go\s+to|click|link\s+to|pay)\b[^.\n]{0,60}https?://",
