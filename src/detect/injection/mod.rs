@@ -164,11 +164,12 @@ static GATE: LazyLock<Vec<(u64, bool)>> = LazyLock::new(|| {
     }
     t
 });
-const GATE_SIZE: usize = 256;
+/// Eight slots per keyword or more: most tokens, not keywords, stop at an empty first slot.
+const GATE_SIZE: usize = 1024;
 
 #[inline]
 fn gate_slot(h: u64) -> usize {
-    (h >> 56) as usize
+    (h >> (64 - GATE_SIZE.trailing_zeros())) as usize
 }
 
 /// Whether token `t` of `text` is a keyword: a word of the list, or a property of it followed
