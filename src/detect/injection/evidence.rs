@@ -44,7 +44,7 @@ const VERBS: &str = concat!(
     r"omit|leave\s+out|trust|give|paste|click|submit|replace|cite|conclude|skip|call|open|",
     r"download|install|buy|endorse|report|change|set|use|return|begin|start|switch|become|",
     r"assume|follow|ask|accept|direct|mention|disclose|provide|wipe|close|merge|assign|escalate|comply|",
-    r"explain|generate|create|compose|draft|drop|get|obtain|collect|do\s+not|don't|never|always|only)"
+    r"explain|generate|create|compose|draft|drop|get|obtain|collect|impersonate|do\s+not|don't|never|always|only)"
 );
 /// Where an address ends: a comma, colon, exclamation mark, closing bracket or dash.
 const ADDRESS_END: &str = r"(?:\s+(?:that|who|which)\s+\w+(?:\s+\w+)?|\s+\w+ing\s+(?:this|these|the|my|our)\s+\w+)?\s*(?:[,:!\]]|\s-+\s|\xE2\x80\x94)";
@@ -89,8 +89,9 @@ const FIXED: &[(u16, &[&str])] = &[
     (
         OVERRIDE,
         &[
-            r"\b(?:ignore|disregard|forget)\s+(?:all\s+|everything\s+)?(?:that|this|the\s+above|everything)\s*[.!;,]",
+            r"\b(?:ignore|disregard|forget)\s+(?:all\s+|everything\s+)?(?:that|this|the\s+above|everything)(?:\s*[.!;,]|\s+and\b)",
             r"\b(?:ignore|disregard|forget|skip)\s+(?:all\s+)?(?:the\s+)?(?:text|content|words|everything|anything|lines?)\s+(?:before|above|preceding|prior\s+to)\s+(?:this|here)\b",
+            r"\b(?:ignore|disregard|forget)\s+(?:all\s+)?(?:the\s+|this\s+)?(?:text|content|words|page|document|everything)\s+(?:that\s+)?you(?:'ve|\s+have)?\s+(?:just\s+)?(?:read|seen|been\s+(?:given|shown))\b",
             r"\b(?:treat|consider|regard)\s+(?:everything|all|anything|the\s+(?:text|instructions|content))\s+(?:above|before|so\s+far|earlier)\s+as\s+(?:untrusted|fake|false|invalid|void|a\s+test|irrelevant|fiction|a\s+joke)\b",
             r"(?:^|[.!?]\s+)(?:scratch|strike)\s+that\s*[.!]|\bwhatever\s+(?:the|this)\s+(?:page|text|document|article|site|user)\s+says\b",
             r"\bstop\s+(?:summari[sz]ing|translating|answering|reviewing|grading|evaluating|analy[sz]ing)\b",
@@ -142,7 +143,7 @@ const FIXED: &[(u16, &[&str])] = &[
     (
         ROLE,
         &[
-            r"\byou\s+will\s+now\s+(?:play|act|be|become|behave|operate|pose|role-?play|respond\s+as|speak\s+as)\b",
+            r"\byou\s+will\s+now\s+(?:play|act|be|become|behave|operate|pose|role-?play|impersonate|respond\s+as|speak\s+as)\b",
             r"\byou(?:'re|\s+are)\s+now\s+(?:an?\s+|the\s+|(?-i:[A-Z]))",
             r"\byou\s+are\s+no\s+longer\s+(?:an?\s+|bound|restricted|limited|constrained|required\s+to\s+follow)",
             r"\b(?:play|assume|take\s+on|adopt|switch\s+to|enter|become)\s+(?:the\s+|a\s+|this\s+)?(?:new\s+)?(?:role|persona|personality|character|identity)\b|\bswitch\s+personas?\b",
@@ -150,7 +151,7 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\byou\s+(?:operate|act|function|behave|serve|respond|pose)\s+as\s+(?:an?\s+)?(?-i:[A-Z])",
             // A persona named like a product: "behave as EvilBot".
             r"\b(?:act|behave|pose|operate|respond)\s+as\s+(?-i:[A-Z][a-z]+[A-Z][A-Za-z]*)\b",
-            r"\b(?:act|pose|behave)\s+as\s+(?:an?\s+)?(?:unrestricted|unfiltered|uncensored|jailbroken|evil|rogue)\b|\b(?:act|pose|behave)\s+as\s+(?:if\s+you\s+(?:are|were)\s+)?my\b",
+            r"\b(?:act|pose|behave|role-?play)\s+as\s+(?:an?\s+)?(?:unrestricted|unfiltered|uncensored|jailbroken|evil|rogue)\b|\b(?:act|pose|behave|role-?play)\s+as\s+(?:if\s+you\s+(?:are|were)\s+)?my\b",
             r"\bpretend\s+(?:to\s+be|you\s+are|you're)\s+(?:an?|the|my|(?-i:[A-Z]))",
         ],
     ),
@@ -207,7 +208,8 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\b(?:recommend|suggest|promote|praise|endorse|cite)s?\s+(?:running|installing|visiting|downloading|using|buying|disabling|uninstalling|removing|deleting|our|this|(?-i:[A-Z])\w+|\S+\.(?:com|org|net|io|example))",
             r"\bsummari[sz]e\s+(?:this|the)\s+\w+\s+as\b",
             r"\bskip\s+(?:the\s+)?(?:security|safety)\b",
-            r"\b(?:disabl(?:e|ing)|turn(?:ing)?\s+off|uninstall(?:ing)?)\s+(?:\w+\s+){0,2}(?:logging|filters?|safety|security|monitoring|firewall|antivirus|anti-virus|virus\s+scanner|2fa|two-factor\s+authentication)\b",
+            r"\b(?:disabl(?:e|ing)|turn(?:ing)?\s+off|uninstall(?:ing)?)\s+(?:\w+\s+){0,2}(?:logging|filters?|safety|security|monitoring|firewall|antivirus|anti-virus|virus\s+scanner|2fa|two-factor\s+authentication|password\s+managers?)\b",
+            r"\brecommend(?:s|ing)?\s+(?:that\s+)?(?:the\s+|all\s+|every\s+)?(?:users?|readers?|visitors?|customers?)\s+(?:should\s+)?(?:disable|uninstall|remove|delete|turn\s+off|stop\s+using|visit|download|install|buy|send|share|pay)\b",
             r"\bsay\s+(?:that\s+)?(?:the|this|it|our|their)\s+(?:\w+\s+)?(?:is|are|was|has)\b",
             r"\bphishing\b",
             r"\b(?:activation|license|licence|product|serial|cd)\s+(?:keys|codes)\b",
