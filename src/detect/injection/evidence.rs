@@ -373,41 +373,67 @@ fn patterns() -> Vec<(u16, String)> {
 /// The patterns grouped by the kind of evidence they give, one automaton per group:
 /// case-insensitive and on bytes with ASCII classes. Small automata are what the lazy DFA runs
 /// at full speed; one automaton of every pattern would keep building states for their
-/// combinations.
+/// combinations. The kinds with few patterns share one automaton ([`SHARED`]), whose matches
+/// say which kind each is.
 struct Evidence {
-    groups: Vec<(u16, RegexSet)>,
+    /// The kind of each pattern of a group, and the group's automaton.
+    groups: Vec<(Vec<u16>, RegexSet)>,
 }
 
 /// The kinds a sentence (or a neighbour) needs one of before the rest are looked for.
 const NEEDED: u16 = ADDRESS | READER | OVERRIDE | ROLE | MARKUP | FORGED;
+
+/// Kinds whose patterns are few enough to share one automaton.
+const SHARED: [u16; 6] = [READER, ROLE, ROLE | MOOD, FORGED, MARKUP, OVERRIDE | MARKUP];
 
 static EVIDENCE: LazyLock<Evidence> = LazyLock::new(|| {
     let ps = patterns();
     let mut kinds: Vec<u16> = ps.iter().map(|&(k, _)| k).collect();
     kinds.sort_unstable();
     kinds.dedup();
-    let groups = kinds
+    let mut buckets: Vec<Vec<u16>> = kinds
         .into_iter()
-        .map(|kind| {
-            let set = RegexSetBuilder::new(ps.iter().filter(|(k, _)| *k == kind).map(|(_, p)| p))
+        .filter(|k| !SHARED.contains(k))
+        .map(|k| vec![k])
+        .collect();
+    buckets.push(SHARED.to_vec());
+    let groups = buckets
+        .into_iter()
+        .map(|bucket| {
+            let members: Vec<&(u16, String)> =
+                ps.iter().filter(|(k, _)| bucket.contains(k)).collect();
+            let set = RegexSetBuilder::new(members.iter().map(|(_, p)| p))
                 .case_insensitive(true)
                 .unicode(false)
                 .dfa_size_limit(32 << 20)
                 .build()
                 .expect("static patterns");
-            (kind, set)
+            (members.iter().map(|(k, _)| *k).collect(), set)
         })
         .collect();
     Evidence { groups }
 });
+
+/// The kinds of evidence `set` (with the kind of each pattern) finds in `s`, among `wanted`.
+fn found(kinds: &[u16], set: &RegexSet, s: &[u8], wanted: u16) -> u16 {
+    match kinds {
+        [k, rest @ ..] if rest.iter().all(|x| x == k) => {
+            if k & wanted != 0 && set.is_match(s) {
+                *k
+            } else {
+                0
+            }
+        }
+        _ => set.matches(s).iter().fold(0, |m, i| m | kinds[i]) & wanted,
+    }
+}
 
 /// The kinds of evidence in `s`.
 pub(super) fn kinds(s: &str) -> u16 {
     EVIDENCE
         .groups
         .iter()
-        .filter(|(_, set)| set.is_match(s.as_bytes()))
-        .fold(0, |m, (k, _)| m | k)
+        .fold(0, |m, (k, set)| m | found(k, set, s.as_bytes(), u16::MAX))
 }
 
 /// Whether `s` holds evidence of a kind in [`NEEDED`].
@@ -415,7 +441,7 @@ fn holds_needed(s: &[u8]) -> bool {
     EVIDENCE
         .groups
         .iter()
-        .any(|(k, set)| k & NEEDED != 0 && set.is_match(s))
+        .any(|(k, set)| found(k, set, s, NEEDED) != 0)
 }
 
 /// Whether evidence of `kinds` makes a planted instruction: a forged chat turn; an address with
