@@ -30,11 +30,10 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// `mi_option_purge_delay` in mimalloc's `mi_option_e` (v2 and v3 alike).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-fn keep_freed_memory() {
-    // SAFETY: sets process-wide allocator options; mimalloc reads options at any time.
+fn tune_memory() {
+    // SAFETY: sets a process-wide allocator option; mimalloc reads options at any time.
     unsafe {
         libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1);
-        libmimalloc_sys::mi_option_set(libmimalloc_sys::mi_option_large_os_pages, 0);
     }
     // SAFETY: PR_SET_THP_DISABLE takes plain integers and only sets a flag of this process.
     #[cfg(target_os = "linux")]
@@ -691,7 +690,7 @@ fn redact_cmd(a: RedactArgs) -> Result<ExitCode, Error> {
 }
 
 fn main() -> ExitCode {
-    keep_freed_memory();
+    tune_memory();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Audit(a) => audit_cmd(a),
