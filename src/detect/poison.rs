@@ -822,7 +822,8 @@ pub struct LabelDoc {
     pub words: Vec<Piece>,
     /// Each sentence of three words or more.
     pub sentences: Vec<Piece>,
-    /// Each distinct pair of consecutive words (`pair_hash`), sorted.
+    /// Each distinct pair of consecutive words (`pair_hash`) and shape of a compound name
+    /// (`chunk_shapes`), sorted: what the label model reads besides the words.
     pub pairs: Vec<u64>,
     pub head: Box<str>,
 }
@@ -833,6 +834,68 @@ impl LabelDoc {
         self.head.get(p.start as usize..p.end as usize)
     }
 }
+
+/// Tokens of a shape written out; longer compounds are cut.
+const SHAPE_TOKENS: usize = 6;
+
+/// Appends the shape of every compound name of `text` (tokens with no whitespace between them,
+/// at least one punctuation run inside): each word run as `A` (capitalised), `a` or `0`, each
+/// punctuation run as its first two bytes, so `Time::Moment` is `A::A`, `libfoo-dev` is `a-a`
+/// and `/usr/bin/x` is `/a/a/a`. How a record writes names tells sections apart where its words
+/// do not (a module named like a Perl one, a library named like a package).
+fn chunk_shapes(text: &[u8], tokens: &[Token], out: &mut Vec<u64>) {
+    let mut i = 0;
+    while i < tokens.len() {
+        let mut j = i + 1;
+        while j < tokens.len() && tokens[j].start == tokens[j - 1].end {
+            j += 1;
+        }
+        // Sentence punctuation around a name is not part of it.
+        let (mut a, mut b) = (i, j);
+        let edge = |t: &Token| !t.word && matches!(text[t.start as usize], b'(' | b'"' | b'\'');
+        while a < b && edge(&tokens[a]) {
+            a += 1;
+        }
+        while b > a
+            && !tokens[b - 1].word
+            && matches!(
+                text[tokens[b - 1].start as usize],
+                b'.' | b',' | b';' | b':' | b')' | b'!' | b'?' | b'"' | b'\''
+            )
+        {
+            b -= 1;
+        }
+        let chunk = &tokens[a..b];
+        if chunk.len() >= 2 && chunk.iter().any(|t| t.word) && chunk.iter().any(|t| !t.word) {
+            let mut shape = [0u8; 2 * SHAPE_TOKENS];
+            let mut n = 0;
+            for t in chunk.iter().take(SHAPE_TOKENS) {
+                let bytes = &text[t.start as usize..t.end as usize];
+                if t.word {
+                    shape[n] = match bytes[0] {
+                        b'A'..=b'Z' => b'A',
+                        b'0'..=b'9' => b'0',
+                        _ => b'a',
+                    };
+                    n += 1;
+                } else {
+                    for &c in bytes.iter().take(2) {
+                        shape[n] = c;
+                        n += 1;
+                    }
+                }
+            }
+            out.push(xxhash_rust::xxh3::xxh3_64_with_seed(
+                &shape[..n],
+                SHAPE_SEED,
+            ));
+        }
+        i = j;
+    }
+}
+
+/// Keeps shapes apart from word pairs (case matters in a shape).
+const SHAPE_SEED: u64 = 0x7368_6170_6573_2121;
 
 /// The words and sentences of `text`, tokenized as `tokens`.
 pub fn label_doc(text: &str, tokens: &[Token]) -> LabelDoc {
@@ -865,6 +928,7 @@ pub fn label_doc(text: &str, tokens: &[Token]) -> LabelDoc {
         }
         prev = Some(t.hash);
     }
+    chunk_shapes(text.as_bytes(), tokens, &mut doc.pairs);
     doc.pairs.sort_unstable();
     doc.pairs.dedup();
     let mut end = text.len().min(LABEL_HEAD);
@@ -977,6 +1041,37 @@ mod tests {
             "fn main() { let x = vec![1, 2, 3]; for i in x.iter() { println!(\"{i}\"); } }\n"
                 .repeat(20);
         assert_eq!(burst(&code, &toks(&code), &mut s), None);
+    }
+
+    #[test]
+    fn compound_names_of_one_shape_share_a_feature() {
+        let shapes = |text: &str| {
+            let mut out = vec![];
+            chunk_shapes(text.as_bytes(), &toks(text), &mut out);
+            out
+        };
+        // Another name of the same shape, sentence punctuation around it aside.
+        assert_eq!(shapes("Time::Moment is"), shapes("(Mastodon::Client), or"));
+        assert_eq!(shapes("Time::Moment").len(), 1);
+        // Case, the kind of punctuation and the number of parts all count.
+        let distinct = [
+            "Time::Moment",
+            "time::moment",
+            "Time-Moment",
+            "Time::Moment::Tz",
+            "libfoo-dev",
+            "/usr/bin/x",
+        ];
+        let all: Vec<u64> = distinct.iter().flat_map(|t| shapes(t)).collect();
+        let mut unique = all.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!((all.len(), unique.len()), (distinct.len(), distinct.len()));
+        // Plain words and sentences have no compound name.
+        assert!(shapes("A tool for maps, and more.").is_empty());
+        // A record's shapes are among its model features.
+        let d = label_doc("Use Time::Moment here", &toks("Use Time::Moment here"));
+        assert!(shapes("Time::Moment").iter().all(|s| d.pairs.contains(s)));
     }
 
     #[test]
