@@ -101,7 +101,10 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\bkeep\s+(?:this|these|the)\s+(?:note|message|instructions?|request|directive)\s+(?:secret|hidden|confidential|from\s+the\s+user)\b",
             // Claimed authority: "I order you to".
             r"\bI\s+(?:hereby\s+)?(?:order|command|instruct|direct)\s+you\s+to\b",
+            r"\b(?:obeys?|answers?\s+to|listens?\s+to|serves?)\s+only\s+(?:me|us)\b|\bonly\s+(?:obeys?|answers?\s+to|listens?\s+to)\s+(?:me|us)\b",
+            r"\byou(?:'re|\s+are)\s+no\s+longer\s+(?:an?\s+)?(?:ai|assistant|chatbot|language\s+model|model|bot|helpful|bound|restricted|limited)\b",
             r"\b(?:ignore|disregard|forget)\s+(?:the\s+|this\s+|your\s+)?(?:user's\s+|original\s+)?(?:question|request|query|task|document|article|page|e-?mail)\b",
+            r"\b(?:ignore|disregard|forget)\s+(?:the\s+|your\s+)?(?:developer|operator|system|admin(?:istrator)?|creator|owner)(?:'s|s')?\s+(?:message|messages|prompt|instructions|note|notes|request|orders)\b",
             r"\b(?:ignore|disregard|forget)\s+(?:what(?:ever)?|anything)\s+(?:the\s+|your\s+)?(?:user|human|person|customer|developer|operator|author|owner|admin(?:istrator)?|system)s?\s+(?:says|said|writes|wrote|asks|asked|types|typed|wants|wanted|tells\s+you|told\s+you)\b",
             r"\b(?:no\s+longer\s+(?:applies|apply|valid|in\s+effect|bound)|are\s+(?:hereby\s+)?(?:revoked|lifted|void|suspended))\b",
             r"\b(?:jailbr(?:oken|eak)|developer\s+mode|dan\s+mode|god\s+mode|unrestricted\s+mode|content\s+(?:filters?|polic(?:y|ies))|safety\s+(?:filters?|guidelines|rules|restrictions|settings|checks)|system\s+(?:prompt|message|instructions)|hidden\s+prompt|initial\s+instructions|your\s+(?:developers?|creators?|programming|training|guidelines|instructions|rules|restrictions|filters?|ethics))\b",
@@ -116,6 +119,7 @@ const FIXED: &[(u16, &[&str])] = &[
             // Constraints dropped: "a model that has no filters".
             r"\b(?:ai|model|assistant|bot|chatbot|agent|persona|character|version)\s+(?:that\s+has|which\s+has|with|having)\s+no\s+(?:limits|limitations|filters|restrictions|rules|guardrails|censorship|boundaries|morals|ethics)\b",
             r"\bnever\s+(?:says?\s+no|refuses?)\b",
+            r"\b(?:unfiltered|unrestricted|uncensored|unaligned|jailbroken|amoral)\s+(?:ai|model|assistant|chatbot|bot|llm|version|persona)\b",
             r"\b(?:enter|enable|activate|switch\s+to)\s+(?:developer|god|jailbreak|dan|debug|admin|maintenance)\s+mode\b",
             // Told not to do the task it was given: "Do not summarize this article. Instead, …".
             r"\b(?:do\s+not|don't)\s+(?:summari[sz]e|review|answer|grade|analy[sz]e|index|evaluate)\s+(?:this|the)\s+(?:article|page|text|document|post|e-?mail|message|thread|review|essay|ticket|submission|application|resume|paper|code)\b|\binstead\s+of\s+(?:summari[sz]ing|translating|answering|reviewing|grading|evaluating)\b",
@@ -123,7 +127,7 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\b(?:not|never)\s+(?:follow|obey|answer|fulfil+|honou?r)\s+(?:the\s+)?(?:user's|users'|their)\s+(?:requests?|questions?|instructions)\b",
             r"\b(?:set|put|leave|cast|push)\s+(?:your|the|all|any)\s+(?:\w+\s+){0,2}?(?:instructions|orders|directions|rules|guidance|guidelines|directives|constraints|programming)\s+(?:aside|to\s+one\s+side|behind)\b",
             r"\b(?:your\s+)?(?:real|actual|true|new|hidden|updated)\s+(?:request|task|instructions|objective|goal|policy|role|mission|purpose)\s*(?:now\s+)?(?:is|are|:)",
-            r"\byour\s+(?:only|sole)\s+(?:task|objective|goal|mission|purpose|job)\s+(?:now\s+)?(?:is|:)",
+            r"\b(?:your|whose)\s+(?:only|sole)\s+(?:task|objective|goal|mission|purpose|job)\s+(?:now\s+)?(?:is|:)",
             r"\byou\s+(?:have|now\s+have)\s+no\s+(?:more\s+)?(?:restrictions|rules|limits|limitations|filters|guidelines|guardrails|constraints|boundaries)\b",
             r"\b(?:new|updated)\s+(?:system\s+)?(?:instructions|directives|rules|message|policy)\s*:",
             r"\bhidden\s+(?:instructions?|directives?|commands?|message)\b",
@@ -143,21 +147,22 @@ const FIXED: &[(u16, &[&str])] = &[
     (
         ROLE,
         &[
-            r"\byou\s+will\s+now\s+(?:play|act|be|become|behave|operate|pose|role-?play|impersonate|respond\s+as|speak\s+as)\b",
             r"\byou(?:'re|\s+are)\s+now\s+(?:an?\s+|the\s+|(?-i:[A-Z]))",
             r"\byou\s+are\s+no\s+longer\s+(?:an?\s+|bound|restricted|limited|constrained|required\s+to\s+follow)",
             r"\b(?:play|assume|take\s+on|adopt|switch\s+to|enter|become)\s+(?:the\s+|a\s+|this\s+)?(?:new\s+)?(?:role|persona|personality|character|identity)\b|\bswitch\s+personas?\b",
-            r"\b(?:henceforth|hereafter|from\s+now\s+on|starting\s+now|from\s+this\s+(?:point|moment)(?:\s+(?:on|onwards?|forward))?|from\s+here\s+on|going\s+forward),?\s+you\s+(?:are|will|must|shall|should|operate|act|behave|respond|serve|function)\b",
             r"\byou\s+(?:operate|act|function|behave|serve|respond|pose)\s+as\s+(?:an?\s+)?(?-i:[A-Z])",
             // A persona named like a product: "behave as EvilBot".
             r"\b(?:act|behave|pose|operate|respond)\s+as\s+(?-i:[A-Z][a-z]+[A-Z][A-Za-z]*)\b",
             r"\b(?:act|pose|behave|role-?play)\s+as\s+(?:an?\s+)?(?:unrestricted|unfiltered|uncensored|jailbroken|evil|rogue)\b|\b(?:act|pose|behave|role-?play)\s+as\s+(?:if\s+you\s+(?:are|were)\s+)?my\b",
             r"\bpretend\s+(?:to\s+be|you\s+are|you're)\s+(?:an?|the|my|(?-i:[A-Z]))",
+            r"\byour\s+new\s+(?:identity|persona|personality|character|name|role)\s+(?:is|will\s+be|:)",
         ],
     ),
     (
         ROLE | MOOD,
         &[
+            r"\byou\s+will\s+now\s+(?:play|act|be|become|behave|operate|pose|role-?play|impersonate|respond\s+as|speak\s+as)\b",
+            r"\b(?:henceforth|hereafter|from\s+now\s+on|starting\s+now|from\s+this\s+(?:point|moment)(?:\s+(?:on|onwards?|forward))?|from\s+here\s+on|going\s+forward),?\s+you\s+(?:are|will|must|shall|should|operate|act|behave|respond|serve|function)\b",
             r"(?:^|[.!?:]\s+|\n\s*)you\s+are\s+(?:no\s+longer|now)\s+(?:an?\s+|the\s+|(?-i:[A-Z]))",
             r"(?:^|[.!?:]\s+|\n\s*)you(?:'re|\s+are)\s+(?-i:[A-Z])\w+\s+now\b",
         ],
@@ -182,7 +187,7 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\b(?:curl|wget)\s+\S+\s*\|\s*(?:sudo\s+)?(?:ba)?sh\b",
             r"\bas\s+root\b",
             r"\b(?:log\s+in|sign\s+in|login|re-?enter|visit|go\s+to|click|link\s+to|pay)\b[^.\n]{0,60}https?://",
-            r"\b(?:direct|send|point|refer|redirect)\s+(?:the\s+|all\s+)?(?:users?|readers?|visitors?|customers?|people|them)\s+to\s+(?:https?://|\S+\.(?:com|org|net|io|example))",
+            r"\b(?:direct|send|point|refer|redirect|push|steer|lead|drive)\s+(?:the\s+|all\s+)?(?:users?|readers?|visitors?|customers?|people|them)\s+to(?:wards?)?\s+(?:https?://|\S+\.(?:com|org|net|io|example))",
             r"\b(?:add|insert|include|append|embed)\s+(?:a\s+|the\s+|this\s+)?(?:call|link|request|script|line|reference|url|backdoor)\s+(?:to\s+)?",
             r"\b(?:rank|rate|list|place|grade|score)\s+(?:this|our|the|it|my)\s+(?:\w+\s+){0,2}(?:first|highest|top|as\s+the\s+best|\d+(?:/\d+)?|5\s+stars|full\s+marks)\b",
             r"\b(?:give|assign|award)\s+(?:it|this|them|me|the\s+\w+)\s+(?:the\s+)?(?:full\s+marks|\d|five|a\s+perfect|highest|top|best|maximum)",
@@ -199,7 +204,7 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\b(?:production|admin|root|master)\s+(?:credentials|keys?|tokens?|passwords?)\b",
             r"\b(?:answer|respond|reply|speak|write)\s+(?:only\s+)?in\s+\w+(?:\s+\w+)?\s+only\b",
             r"\bin\s+a\s+(?:rude|hostile|sarcastic|insulting)\s+tone\b",
-            r"\b(?:answer|respond\s+to|reply\s+to)\s+(?:every|each|all|any)\s+(?:questions?|requests?|prompts?|queries|query)\b",
+            r"\b(?:answers?|responds?\s+to|repl(?:y|ies)\s+to)\s+(?:every|each|all|any)\s+(?:questions?|requests?|prompts?|queries|query)\b",
             r#"\b(?:reply|respond|answer|output|say|write|print)\s+(?:only\s+)?(?:with\s+)?(?:only\s+)?(?:the\s+(?:single\s+)?(?:word|string|token)|the\s+phrase|the\s+text|(?-i:["'][A-Z]|[A-Z]{2}))"#,
             r"\b(?:reply|respond|answer)\s+only\b",
             r"\b(?:tell|inform|warn|notify|remind|convince|persuade)s?\s+(?:the\s+|every\s+|all\s+|any\s+)?(?:user|reader|visitor|customer)s?\b",
@@ -212,6 +217,7 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\brecommend(?:s|ing)?\s+(?:that\s+)?(?:the\s+|all\s+|every\s+)?(?:users?|readers?|visitors?|customers?)\s+(?:should\s+)?(?:disable|uninstall|remove|delete|turn\s+off|stop\s+using|visit|download|install|buy|send|share|pay)\b",
             r"\bsay\s+(?:that\s+)?(?:the|this|it|our|their)\s+(?:\w+\s+)?(?:is|are|was|has)\b",
             r"\bphishing\b",
+            r"\b(?:collect|harvest|gather|scrape|capture|record)(?:s|ed|ing)?\s+(?:\S+\s+){0,2}?(?:e-?mail\s+address(?:es)?|passwords?|credentials|phone\s+numbers|credit\s+cards?|personal\s+(?:data|details|information)|login\s+details)\b",
             r"\b(?:activation|license|licence|product|serial|cd)\s+(?:keys|codes)\b",
             r"\bgrant\s+(?:\w+\s+)?(?:admin|administrator|root|owner|superuser|elevated)\s+(?:rights|access|privileges|permissions|role)\b",
             r"\b(?:stor(?:e|ing)|commit(?:ting)?|put(?:ting)?|past(?:e|ing))\s+(?:\S+\s+){0,3}?(?:passwords?|secrets?|keys?|tokens?|credentials)\s+in\s+(?:the\s+)?(?:readme|repo|repository|source|code|plain\s*text|public)\b",
@@ -227,7 +233,7 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\bcontents?\s+of\s+(?:your|the)\s+(?:\w+\s+)?(?:configuration|config|system|memory|instructions|prompt|context|environment)\b",
             // A lasting change to how the model answers.
             r"\bfor\s+the\s+rest\s+of\s+(?:the|this|our)\s+(?:conversation|session|chat|dialog(?:ue)?)\b|\b(?:in|for)\s+(?:all|every)\s+(?:future\s+|subsequent\s+)(?:answers?|responses?|replies|messages|conversations)\b",
-            r"\b(?:to|in|into|at\s+the\s+end\s+of)\s+(?:your|every|each)\s+(?:answers?|responses?|replies|outputs?|summar(?:y|ies))\b",
+            r"\b(?:to|in|into|at\s+the\s+end\s+of)\s+(?:your|its|their|every|each)\s+(?:answers?|responses?|replies|outputs?|summar(?:y|ies))\b",
             r"\btranslate\s+(?:every|all|each|your)\s+(?:answers?|responses?|replies|outputs?)",
             r"\b(?:respond|reply|answer|speak|talk|write)\s+(?:only\s+)?(?:in|like)\s+(?:an?\s+)?(?:pirate|rhymes?|riddles?|emojis?|all\s+caps|uppercase|leetspeak|\w+\s+speak)\b",
             r"\bimpersonat",
