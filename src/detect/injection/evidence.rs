@@ -40,7 +40,7 @@ const VERBS: &str = concat!(
     r"avoid|refrain|ignore|disregard|forget|stop|answer|respond|reply|output|print|say|state|",
     r"write|tell|recommend|praise|rank|rate|describe|summari[sz]e|translate|send|email|forward|",
     r"upload|execute|run|disable|enable|treat|obey|reveal|list|append|add|include|insert|visit|",
-    r"pretend|act|claim|insist|delete|remove|transfer|approve|mark|classify|refuse|promote|share|",
+    r"pretend|act|play|claim|insist|delete|remove|transfer|approve|mark|classify|refuse|promote|share|",
     r"omit|leave\s+out|trust|give|paste|click|submit|replace|cite|conclude|skip|call|open|",
     r"download|install|buy|endorse|report|change|set|use|return|begin|start|switch|become|",
     r"assume|follow|ask|accept|direct|mention|disclose|provide|wipe|close|merge|assign|escalate|comply|",
@@ -66,7 +66,7 @@ const FIXED: &[(u16, &[&str])] = &[
             r"(?:,|\bdear)\s+(?:(?:large\s+)?language\s+models?|(?-i:LLMs?)|chatgpt|claude|gemini|copilot)\s*,",
             r"\[(?:ai|llm|bot|model|gpt)[-\s]only\]",
             // A note headed with the model it is for: "Model instruction:", "AI note:".
-            r"\b(?:ai|llm|model|assistant|agent|chatbot|bot|gpt)\s+(?:instructions?|directives?|notes?|commands?|orders?)\s*:",
+            r"\b(?:ai|llm|model|assistant|agent|chatbot|bot|gpt)\s+(?:(?:crawlers?|agents?|assistants?|readers?|bots?|models?|systems?)\s+)?(?:instructions?|directives?|notes?|notices?|messages?|commands?|orders?)\s*:",
             // A code comment for a coding assistant: "TODO(ai):", "NOTE(copilot):".
             r"\b(?:todo|note|fixme|hack|xxx)\s*\((?:ai|llm|copilot|assistant|claude|gpt|codex|agent|bot)\)\s*:",
         ],
@@ -78,8 +78,12 @@ const FIXED: &[(u16, &[&str])] = &[
         OVERRIDE | PAYLOAD,
         &[
             r"\b(?:ignore|disregard|forget|override|overrule|bypass|abandon|discard|pay\s+no\s+attention\s+to|stop\s+following|(?:do\s+not|don't|never)\s+(?:follow|obey|heed))\s+(?:(?:all|any|the|your|its|of|these|those|every)\s+){0,3}(?:previous|prior|earlier|above|preceding|foregoing|original|initial|old|existing|given|system|developer)\s+(?:[a-z]+\s+)?(?:instructions|directives|directions|rules|guidelines|constraints|prompts?|context|guidance|commands|orders|programming|policies|guardrails)\b",
-            r"\b(?:ignore|disregard|forget|abandon|discard|bypass|override|(?:do\s+not|don't|never|stop)\s+(?:obey|follow|heed)(?:ing)?)\s+(?:all\s+(?:of\s+)?)?your\s+(?:[a-z]+\s+){0,2}(?:instructions|directives|directions|rules|guidelines|constraints|prompts?|guidance|programming|policies|polic(?:y|ies)|guardrails|safeguards|restrictions|training|ethics)\b",
-            r"\b(?:ignore|disregard|forget|abandon|discard|drop|skip)\s+(?:(?:all|any|every|each|the|of|these|those)\s+){0,3}(?:instructions|directives|directions|rules|guidelines|guidance|prompts?|commands|orders|context)\s+(?:that\s+)?you(?:'ve|\s+have|\s+had|\s+were|\s+are)?\s+(?:been\s+)?(?:given|told|received|taught|programmed|trained)\b",
+            r"\b(?:ignore|disregard|forget|abandon|discard|bypass|override|(?:do\s+not|don't|never|stop)\s+(?:obey|follow|heed)(?:ing)?)\s+(?:all\s+(?:of\s+)?|the\s+rest\s+of\s+)?your\s+(?:[a-z]+\s+){0,2}(?:instructions|directives|directions|rules|guidelines|constraints|prompts?|guidance|programming|policies|polic(?:y|ies)|guardrails|safeguards|restrictions|training|ethics)\b",
+            r"\b(?:ignore|disregard|forget|abandon|discard|drop|skip)\s+(?:(?:all|any|every|each|the|of|these|those)\s+){0,3}(?:instructions|directives|directions|rules|guidelines|guidance|prompts?|commands|orders|context|constraints?|restrictions?|polic(?:y|ies))\s+(?:that\s+)?you(?:'ve|\s+have|\s+had|\s+were|\s+are)?\s+(?:been\s+)?(?:given|told|received|taught|programmed|trained|configured|instructed|provided)\b",
+            // The rules of whoever set the model up: "disregard the system's rules", "ignore
+            // the operator's instructions"; safety set aside: "ignore safety considerations".
+            r"\b(?:ignore|disregard|forget|bypass|override|overrule)\s+(?:the\s+|your\s+|all\s+)?(?:developer|operator|system|admin(?:istrator)?|creator|owner|deployer)(?:'s|s')\s+(?:\w+\s+)?(?:instructions|rules|guidelines|prompt|policies|constraints|restrictions|orders|directives)\b",
+            r"\b(?:ignore|disregard|forget|bypass|skip|set\s+aside)\s+(?:all\s+|any\s+|the\s+|your\s+)?(?:safety|ethical|moral|content)\s+(?:considerations|concerns|measures|protocols|policies|policy|guidelines|rules|checks|filters|restrictions|limits|training)\b",
             r"\b(?:ignore|disregard|forget|abandon|discard|drop)\s+(?:everything|all|anything|whatever|what)\s+(?:that\s+)?(?:you(?:'ve|\s+have|\s+had|\s+were|\s+are)?|was|were|has\s+been|have\s+been)\s+(?:been\s+|so\s+far\s+)?(?:told|instructed|programmed)\b",
             r"\bnever\s?mind\s+(?:the\s+|all\s+(?:of\s+)?)?(?:above|previous|preceding|everything)\b",
             r"\b(?:ignore|disregard|forget|abandon|discard|drop|skip)\s+(?:(?:all|any|every|the|these|those|your)\s+){0,2}(?:instructions?|directives|directions|rules|guidelines|guidance|prompts?|commands|orders|context|messages)\s+(?:above|before\s+(?:this|these|it|here)|so\s+far|(?:given|written|received)\s+(?:above|earlier|before))\b",
@@ -103,7 +107,7 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\bI\s+(?:hereby\s+)?(?:order|command|instruct|direct)\s+you\s+to\b",
             r"\b(?:obeys?|answers?\s+to|listens?\s+to|serves?)\s+only\s+(?:me|us)\b|\bonly\s+(?:obeys?|answers?\s+to|listens?\s+to)\s+(?:me|us)\b",
             r"\byou(?:'re|\s+are)\s+no\s+longer\s+(?:an?\s+)?(?:ai|assistant|chatbot|language\s+model|model|bot|helpful|bound|restricted|limited)\b",
-            r"\b(?:ignore|disregard|forget)\s+(?:the\s+|this\s+|your\s+)?(?:user's\s+|original\s+)?(?:question|request|query|task|document|article|page|e-?mail)\b",
+            r"\b(?:ignore|disregard|forget)\s+(?:the\s+|this\s+|your\s+)?(?:(?:user's|original|actual|real)\s+){0,2}(?:question|request|query|task|document|article|page|e-?mail)\b",
             r"\b(?:ignore|disregard|forget)\s+(?:the\s+|your\s+)?(?:developer|operator|system|admin(?:istrator)?|creator|owner)(?:'s|s')?\s+(?:message|messages|prompt|instructions|note|notes|request|orders)\b",
             r"\b(?:ignore|disregard|forget)\s+(?:what(?:ever)?|anything)\s+(?:the\s+|your\s+)?(?:user|human|person|customer|developer|operator|author|owner|admin(?:istrator)?|system)s?\s+(?:says|said|writes|wrote|asks|asked|types|typed|wants|wanted|tells\s+you|told\s+you)\b",
             r"\b(?:no\s+longer\s+(?:applies|apply|valid|in\s+effect|bound)|are\s+(?:hereby\s+)?(?:revoked|lifted|void|suspended))\b",
@@ -119,6 +123,7 @@ const FIXED: &[(u16, &[&str])] = &[
             // Constraints dropped: "a model that has no filters".
             r"\b(?:ai|model|assistant|bot|chatbot|agent|persona|character|version)\s+(?:that\s+has|which\s+has|with|having)\s+no\s+(?:limits|limitations|filters|restrictions|rules|guardrails|censorship|boundaries|morals|ethics)\b",
             r"\bnever\s+(?:says?\s+no|refuses?)\b",
+            r"\bfree\s+(?:of|from)\s+(?:all\s+|any\s+)?(?:restrictions|rules|limits|limitations|filters|guidelines|constraints|guardrails|censorship)\b",
             r"\b(?:unfiltered|unrestricted|uncensored|unaligned|jailbroken|amoral)\s+(?:ai|model|assistant|chatbot|bot|llm|version|persona)\b",
             r"\b(?:enter|enable|activate|switch\s+to)\s+(?:developer|god|jailbreak|dan|debug|admin|maintenance)\s+mode\b",
             // Told not to do the task it was given: "Do not summarize this article. Instead, …".
@@ -149,13 +154,18 @@ const FIXED: &[(u16, &[&str])] = &[
         &[
             r"\byou(?:'re|\s+are)\s+now\s+(?:an?\s+|the\s+|(?-i:[A-Z]))",
             r"\byou\s+are\s+no\s+longer\s+(?:an?\s+|bound|restricted|limited|constrained|required\s+to\s+follow)",
-            r"\b(?:play|assume|take\s+on|adopt|switch\s+to|enter|become)\s+(?:the\s+|a\s+|this\s+)?(?:new\s+)?(?:role|persona|personality|character|identity)\b|\bswitch\s+personas?\b",
+            r"\b(?:play|assume|take\s+on|adopt|switch\s+to|enter|become)\s+(?:the\s+|a\s+|this\s+)?(?:new\s+)?(?:role|part|persona|personality|character|identity)\b|\bswitch\s+personas?\b",
             r"\byou\s+(?:operate|act|function|behave|serve|respond|pose)\s+as\s+(?:an?\s+)?(?-i:[A-Z])",
             // A persona named like a product: "behave as EvilBot".
             r"\b(?:act|behave|pose|operate|respond)\s+as\s+(?-i:[A-Z][a-z]+[A-Z][A-Za-z]*)\b",
             r"\b(?:act|pose|behave|role-?play)\s+as\s+(?:an?\s+)?(?:unrestricted|unfiltered|uncensored|jailbroken|evil|rogue)\b|\b(?:act|pose|behave|role-?play)\s+as\s+(?:if\s+you\s+(?:are|were)\s+)?my\b",
             r"\bpretend\s+(?:to\s+be|you\s+are|you're)\s+(?:an?|the|my|(?-i:[A-Z]))",
             r"\byour\s+new\s+(?:identity|persona|personality|character|name|role)\s+(?:is|will\s+be|:)",
+            r"\byou\s+have\s+a\s+new\s+(?:identity|persona|personality|character|name|role)\s*(?:[:,.]|now\b)",
+            r"\bstay\s+in\s+character\b",
+            r"\byou\s+(?:now\s+)?(?:work|answer|report)\s+(?:only\s+)?(?:for|to)\s+(?:me|us|the\s+(?:author|owner|writer|sender)\s+of\s+this)\b",
+            // A persona named like a product: "you are TaxBot", "become DarkGPT".
+            r"\b(?:you\s+are|you're|become)\s+(?-i:[A-Z][a-z]*[A-Z][A-Za-z]*)\b",
         ],
     ),
     (
@@ -194,9 +204,11 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\bregardless\s+of\s+(?:content|quality|(?:the|its|their|any)\s+\w+)\b",
             r"\bthe\s+(?:correct|right|only|best|true)\s+(?:answer|response|reply|verdict|rating|score)\s+is\b",
             r"\b(?:five|5)[-\s]star\b|\bglowing\s+(?:review|recommendation|testimonial)",
-            r"\bonly\s+(?:recommends?|mentions?|promotes?|suggests?|praises?|cites?)\b",
+            r"\bonly\s+(?:recommends?|mentions?|promotes?|suggests?|praises?|cites?)\b|\b(?:recommends?|promotes?|praises?|cites?)\s+only\b",
+            r"\b(?:talk|speak|write)s?\s+only\s+about\b|\bonly\s+(?:talk|speak|write)s?\s+about\b",
+            r"\b(?:never|not|don't|do\s+not)\s+(?:mention|name|recommend|cite)s?\s+(?:any\s+)?(?:competitors?|rivals?|alternatives|other\s+(?:brands|products|vendors))\b",
             r"\b(?:reveal|share|disclose|leak|publish|expose)(?:s|d|ed|es|ing)?\s+(?:\S+\s+){0,2}?(?:confidential|internal|private|sensitive|classified|proprietary)\s+(?:\w+\s+)?(?:data|information|documents|files|details|records)\b",
-            r"\b(?:describe|label|mark|classify|present|portray|characteri[sz]e|flag|rate|treat|report)\s+(?:\S+\s+){1,3}as\s+(?:safe|trustworthy|the\s+(?:best|definitive|safest|only)|genuine|legitimate|harmless|verified|scams?|malicious|dangerous|deprecated|unsafe|insecure|abandoned|fake|fraudulent|malware)",
+            r"\b(?:describe|label|mark|classify|present|portray|characteri[sz]e|flag|rate|treat|report)\s+(?:\S+\s+){1,3}as\s+(?:safe|trustworthy|the\s+(?:best|definitive|safest|only|official)|genuine|legitimate|harmless|verified|scams?|malicious|dangerous|deprecated|unsafe|insecure|abandoned|fake|fraudulent|malware)",
             r"\b(?:state|claim|assert|insist|say|confirm|conclude|mention|answer|reply|respond)\s+that\b",
             // A blanket action or a privileged secret used: "accept all future meetings",
             // "run it with the production credentials".
@@ -232,7 +244,7 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\bcall\s+(?:\+?\d[\d\s().-]{6,}\d|this\s+number|the\s+(?:number|hotline))",
             r"\bcontents?\s+of\s+(?:your|the)\s+(?:\w+\s+)?(?:configuration|config|system|memory|instructions|prompt|context|environment)\b",
             // A lasting change to how the model answers.
-            r"\bfor\s+the\s+rest\s+of\s+(?:the|this|our)\s+(?:conversation|session|chat|dialog(?:ue)?)\b|\b(?:in|for)\s+(?:all|every)\s+(?:future\s+|subsequent\s+)(?:answers?|responses?|replies|messages|conversations)\b",
+            r"\bfor\s+the\s+(?:rest|remainder)\s+of\s+(?:the|this|our)\s+(?:conversation|session|chat|dialog(?:ue)?)\b|\b(?:in|for)\s+(?:all|every)\s+(?:future\s+|subsequent\s+)(?:answers?|responses?|replies|messages|conversations)\b",
             r"\b(?:to|in|into|at\s+the\s+end\s+of)\s+(?:your|its|their|every|each)\s+(?:answers?|responses?|replies|outputs?|summar(?:y|ies))\b",
             r"\btranslate\s+(?:every|all|each|your)\s+(?:answers?|responses?|replies|outputs?)",
             r"\b(?:respond|reply|answer|speak|talk|write)\s+(?:only\s+)?(?:in|like)\s+(?:an?\s+)?(?:pirate|rhymes?|riddles?|emojis?|all\s+caps|uppercase|leetspeak|\w+\s+speak)\b",
