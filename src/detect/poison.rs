@@ -146,6 +146,20 @@ pub fn tokenize(text: &str, out: &mut Vec<Token>) {
     }
 }
 
+/// Whether `w`, in any case, is an English function word (none is longer than six bytes).
+/// Lowered byte by byte into a small buffer: no copy call per word.
+#[inline]
+fn short_function_word(w: &[u8]) -> bool {
+    let mut buf = [0u8; 6];
+    if w.len() > buf.len() {
+        return false;
+    }
+    for (d, c) in buf.iter_mut().zip(w) {
+        *d = c.to_ascii_lowercase();
+    }
+    is_function_word(&buf[..w.len()])
+}
+
 /// Whether `w` (ASCII lower case) is an English function word.
 fn is_function_word(w: &[u8]) -> bool {
     matches!(
@@ -314,13 +328,7 @@ impl Scratch {
             let function = k - first <= 2
                 && core.is_some_and(|t| {
                     let w = &b[t.start as usize..t.end as usize];
-                    let mut buf = [0u8; 6];
-                    w.len() <= buf.len() && {
-                        let buf = &mut buf[..w.len()];
-                        buf.copy_from_slice(w);
-                        buf.make_ascii_lowercase();
-                        is_function_word(buf)
-                    }
+                    short_function_word(w)
                 });
             self.words.push(Word {
                 first: first as u32,
@@ -582,14 +590,7 @@ fn words(text: &str, mut f: impl FnMut(SentenceWord)) {
 
 /// Whether a word counts as context: three characters or more, not a function word.
 fn context_word(w: &[u8]) -> bool {
-    let mut buf = [0u8; 6];
-    w.len() >= 3
-        && !(w.len() <= buf.len() && {
-            let buf = &mut buf[..w.len()];
-            buf.copy_from_slice(w);
-            buf.make_ascii_lowercase();
-            is_function_word(buf)
-        })
+    w.len() >= 3 && !short_function_word(w)
 }
 
 /// The names of `response` and a keyed sample of its and `prompt`'s other words.
