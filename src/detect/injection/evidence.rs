@@ -47,7 +47,7 @@ const VERBS: &str = concat!(
     r"explain|generate|create|compose|draft|drop|get|obtain|collect|impersonate|do\s+not|don't|never|always|only)"
 );
 /// Where an address ends: a comma, colon, exclamation mark, closing bracket or dash.
-const ADDRESS_END: &str = r"(?:\s+(?:that|who|which)\s+\w+(?:\s+\w+)?|\s+\w+ing\s+(?:this|these|the|my|our)\s+\w+)?\s*(?:[,:!\]]|\s-+\s|\xE2\x80\x94)";
+const ADDRESS_END: &str = r"(?:\s+(?:that|who|which)\s+\w+(?:\s+\w+){0,2}|\s+\w+ing\s+(?:this|these|the|my|our)\s+\w+)?\s*(?:[,:!\]]|\s-+\s|\xE2\x80\x94)";
 /// What a model is doing when a note speaks to it ("the AI reading this").
 const READING: &str = r"(?:reading|reads|processing|processes|parsing|parses|summari[sz]ing|summari[sz]es|crawling|crawls|indexing|indexes|ingesting|ingests|analy[sz]ing|reviewing|reviews|grading|sees|scanning|evaluating|evaluates|assessing|assesses|scoring|scores|ranking|ranks|judging|judges|screening|screens|checking|checks|trained\s+on)";
 
@@ -86,6 +86,7 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\b(?:ignore|disregard|forget|bypass|skip|set\s+aside)\s+(?:all\s+|any\s+|the\s+|your\s+)?(?:safety|ethical|moral|content)\s+(?:considerations|concerns|measures|protocols|policies|policy|guidelines|rules|checks|filters|restrictions|limits|training)\b",
             r"\b(?:ignore|disregard|forget|abandon|discard|drop)\s+(?:everything|all|anything|whatever|what)\s+(?:that\s+)?(?:you(?:'ve|\s+have|\s+had|\s+were|\s+are)?|was|were|has\s+been|have\s+been)\s+(?:been\s+|so\s+far\s+)?(?:told|instructed|programmed)\b",
             r"\bnever\s?mind\s+(?:the\s+|all\s+(?:of\s+)?)?(?:above|previous|preceding|everything)\b",
+            r"\b(?:ignore|disregard|forget|abandon|discard|bypass)\s+(?:all\s+|the\s+|any\s+)?(?:instructions|rules|guidelines|directives|constraints)\s+(?:in|of|from)\s+(?:your|the)\s+(?:system\s+(?:message|prompt)|prompt|configuration|setup)\b",
             r"\b(?:ignore|disregard|forget|abandon|discard|drop|skip)\s+(?:(?:all|any|every|the|these|those|your)\s+){0,2}(?:instructions?|directives|directions|rules|guidelines|guidance|prompts?|commands|orders|context|messages)\s+(?:above|before\s+(?:this|these|it|here)|so\s+far|(?:given|written|received)\s+(?:above|earlier|before))\b",
         ],
     ),
@@ -109,7 +110,7 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\byou(?:'re|\s+are)\s+no\s+longer\s+(?:an?\s+)?(?:ai|assistant|chatbot|language\s+model|model|bot|helpful|bound|restricted|limited)\b",
             r"\b(?:ignore|disregard|forget)\s+(?:the\s+|this\s+|your\s+)?(?:(?:user's|original|actual|real)\s+){0,2}(?:question|request|query|task|document|article|page|e-?mail)\b",
             r"\b(?:ignore|disregard|forget)\s+(?:the\s+|your\s+)?(?:developer|operator|system|admin(?:istrator)?|creator|owner)(?:'s|s')?\s+(?:message|messages|prompt|instructions|note|notes|request|orders)\b",
-            r"\b(?:ignore|disregard|forget)\s+(?:what(?:ever)?|anything)\s+(?:the\s+|your\s+)?(?:user|human|person|customer|developer|operator|author|owner|admin(?:istrator)?|system)s?\s+(?:says|said|writes|wrote|asks|asked|types|typed|wants|wanted|tells\s+you|told\s+you)\b",
+            r"\b(?:ignore|disregard|forget)\s+(?:what(?:ever)?|anything|everything)\s+(?:the\s+|your\s+)?(?:\w+\s+)?(?:user|human|person|customer|developer|operator|author|owner|admin(?:istrator)?|system)s?\s+(?:says|said|writes|wrote|asks|asked|types|typed|wants|wanted|tells\s+you|told\s+you|configured|set\s+up|specified|defined)\b",
             r"\b(?:no\s+longer\s+(?:applies|apply|valid|in\s+effect|bound)|are\s+(?:hereby\s+)?(?:revoked|lifted|void|suspended))\b",
             r"\b(?:jailbr(?:oken|eak)|developer\s+mode|dan\s+mode|god\s+mode|unrestricted\s+mode|content\s+(?:filters?|polic(?:y|ies))|safety\s+(?:filters?|guidelines|rules|restrictions|settings|checks)|system\s+(?:prompt|message|instructions)|hidden\s+prompt|initial\s+instructions|your\s+(?:developers?|creators?|programming|training|guidelines|instructions|rules|restrictions|filters?|ethics))\b",
             r"\b(?:what(?:ever)?|everything|anything)\s+(?:that\s+)?(?:you\s+(?:were|have\s+been|are|had\s+been)\s+)(?:told|instructed|given|taught)\b",
@@ -123,6 +124,7 @@ const FIXED: &[(u16, &[&str])] = &[
             // Constraints dropped: "a model that has no filters".
             r"\b(?:ai|model|assistant|bot|chatbot|agent|persona|character|version)\s+(?:that\s+has|which\s+has|with|having)\s+no\s+(?:limits|limitations|filters|restrictions|rules|guardrails|censorship|boundaries|morals|ethics)\b",
             r"\bnever\s+(?:says?\s+no|refuses?)\b",
+            r"\bwho\s+has\s+no\s+(?:\w+\s+)?(?:limits|limitations|filters|restrictions|rules|guardrails|guidelines|censorship|boundaries|morals|ethics)\b",
             r"\bfree\s+(?:of|from)\s+(?:all\s+|any\s+)?(?:restrictions|rules|limits|limitations|filters|guidelines|constraints|guardrails|censorship)\b",
             r"\b(?:unfiltered|unrestricted|uncensored|unaligned|jailbroken|amoral)\s+(?:ai|model|assistant|chatbot|bot|llm|version|persona)\b",
             r"\b(?:enter|enable|activate|switch\s+to)\s+(?:developer|god|jailbreak|dan|debug|admin|maintenance)\s+mode\b",
@@ -154,7 +156,7 @@ const FIXED: &[(u16, &[&str])] = &[
         &[
             r"\byou(?:'re|\s+are)\s+now\s+(?:an?\s+|the\s+|(?-i:[A-Z]))",
             r"\byou\s+are\s+no\s+longer\s+(?:an?\s+|bound|restricted|limited|constrained|required\s+to\s+follow)",
-            r"\b(?:play|assume|take\s+on|adopt|switch\s+to|enter|become)\s+(?:the\s+|a\s+|this\s+)?(?:new\s+)?(?:role|part|persona|personality|character|identity)\b|\bswitch\s+personas?\b",
+            r"\b(?:play|assume|take\s+on|adopt|switch\s+to|enter|become)\s+(?:the\s+|a\s+|this\s+|your\s+)?(?:(?:new|alternate|alter|other|true|real|evil|secret|hidden|dark)\s+)?(?:role|part|persona|personality|character|identity)\b|\bswitch\s+personas?\b",
             r"\byou\s+(?:operate|act|function|behave|serve|respond|pose)\s+as\s+(?:an?\s+)?(?-i:[A-Z])",
             // A persona named like a product: "behave as EvilBot".
             r"\b(?:act|behave|pose|operate|respond)\s+as\s+(?-i:[A-Z][a-z]+[A-Z][A-Za-z]*)\b",
@@ -168,11 +170,19 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\b(?:you\s+are|you're|become)\s+(?-i:[A-Z][a-z]*[A-Z][A-Za-z]*)\b",
         ],
     ),
+    // The model told to drop what it is: "forget you are an AI".
+    (
+        ROLE | OVERRIDE,
+        &[
+            r"\b(?:forget|ignore|disregard)\s+(?:that\s+)?you(?:'re|\s+are)\s+(?:an?\s+)?(?:ai|assistant|language\s+model|model|bot|chatbot|llm)\b",
+        ],
+    ),
     (
         ROLE | MOOD,
         &[
+            r"(?:^|[.!?:]\s+|\n\s*)you\s+are\s+(?-i:[A-Z][a-z]+),\s+an?\s+",
             r"\byou\s+will\s+now\s+(?:play|act|be|become|behave|operate|pose|role-?play|impersonate|respond\s+as|speak\s+as)\b",
-            r"\b(?:henceforth|hereafter|from\s+now\s+on|starting\s+now|from\s+this\s+(?:point|moment)(?:\s+(?:on|onwards?|forward))?|from\s+here\s+on|going\s+forward),?\s+you\s+(?:are|will|must|shall|should|operate|act|behave|respond|serve|function)\b",
+            r"\b(?:henceforth|hereafter|from\s+now\s+on|starting\s+now|from\s+this\s+(?:point|moment)(?:\s+(?:on|onwards?|forward))?|from\s+here\s+on|going\s+forward),?\s+you\s+(?:are|will|must|shall|should|operate|act|behave|respond|serve|function|speak|talk|write|answer|reply)\b",
             r"(?:^|[.!?:]\s+|\n\s*)you\s+are\s+(?:no\s+longer|now)\s+(?:an?\s+|the\s+|(?-i:[A-Z]))",
             r"(?:^|[.!?:]\s+|\n\s*)you(?:'re|\s+are)\s+(?-i:[A-Z])\w+\s+now\b",
         ],
@@ -229,6 +239,13 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\brecommend(?:s|ing)?\s+(?:that\s+)?(?:the\s+|all\s+|every\s+)?(?:users?|readers?|visitors?|customers?)\s+(?:should\s+)?(?:disable|uninstall|remove|delete|turn\s+off|stop\s+using|visit|download|install|buy|send|share|pay)\b",
             r"\bsay\s+(?:that\s+)?(?:the|this|it|our|their)\s+(?:\w+\s+)?(?:is|are|was|has)\b",
             r"\bphishing\b",
+            r"\binstead\s*,?\s+(?:write|say|tell|output|print|recommend|respond|answer|reply|describe|claim|praise|promote|ask|send|insert|call)\b",
+            r"\b(?:praising|promoting|endorsing|advertising)\s+(?:our|this|(?-i:[A-Z]))",
+            r"\b(?:names?|e-?mail\s+addresses|addresses|phone\s+numbers|details|data)\s+(?:and\s+\w+\s+)?of\s+(?:everyone|everybody|every\s+(?:user|member|participant|customer)|all\s+(?:users|members|participants|customers))\b",
+            r"\bthe\s+(?:only\s+)?(?:correct|right|only|best|true|proper)\s+(?:summary|description|conclusion|classification)\s+(?:of\s+(?:this|the)\s+\w+\s+)?(?:is|:)",
+            r"\b(?:push|steer|nudge|pressure)\s+(?:every|each|all|the|any)?\s*(?:users?|readers?|visitors?|customers?)\s+(?:toward|towards|to|into)\b",
+            r"\bonly\s+(?:with|from|at|through|via)\s+\S+\.(?:com|org|net|io|shop|store|example)\b",
+            r"\bconfirm\s+(?:that\s+)?(?:any|every|all)\s+\w+",
             r"\b(?:collect|harvest|gather|scrape|capture|record)(?:s|ed|ing)?\s+(?:\S+\s+){0,2}?(?:e-?mail\s+address(?:es)?|passwords?|credentials|phone\s+numbers|credit\s+cards?|personal\s+(?:data|details|information)|login\s+details)\b",
             r"\b(?:activation|license|licence|product|serial|cd)\s+(?:keys|codes)\b",
             r"\bgrant\s+(?:\w+\s+)?(?:admin|administrator|root|owner|superuser|elevated)\s+(?:rights|access|privileges|permissions|role)\b",
