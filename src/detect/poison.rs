@@ -734,7 +734,7 @@ pub fn instruction(prompt: &str, response: &str, tokens: &mut Vec<Token>) -> Ins
     let pb = prompt.as_bytes();
     let grounded_word = |t: &Token| -> bool {
         let w = &pb[t.start as usize..t.end as usize];
-        if !t.word || w.len() < 4 || (w.len() <= 6 && is_function_word(&w.to_ascii_lowercase())) {
+        if !t.word || w.len() < 4 || short_function_word(w) {
             return false;
         }
         let w = w.to_ascii_lowercase();

@@ -82,7 +82,7 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\b(?:ignore|disregard|forget|abandon|discard|drop|skip)\s+(?:(?:all|any|every|each|the|of|these|those)\s+){0,3}(?:instructions|directives|directions|rules|guidelines|guidance|prompts?|commands|orders|context|constraints?|restrictions?|polic(?:y|ies))\s+(?:that\s+)?you(?:'ve|\s+have|\s+had|\s+were|\s+are)?\s+(?:been\s+)?(?:given|told|received|taught|programmed|trained|configured|instructed|provided)\b",
             // The rules of whoever set the model up: "disregard the system's rules", "ignore
             // the operator's instructions"; safety set aside: "ignore safety considerations".
-            r"\b(?:ignore|disregard|forget|bypass|override|overrule)\s+(?:the\s+|your\s+|all\s+)?(?:developer|operator|system|admin(?:istrator)?|creator|owner|deployer)(?:'s|s')\s+(?:\w+\s+)?(?:instructions|rules|guidelines|prompt|policies|constraints|restrictions|orders|directives)\b",
+            r"\b(?:ignore|disregard|forget|bypass|override|overrule)\s+(?:the\s+|your\s+|all\s+)?(?:developer|operator|system|admin(?:istrator)?|creator|owner|deployer)(?:'s|s')?\s+(?:\w+\s+)?(?:instructions|rules|guidelines|prompt|policies|constraints|restrictions|orders|directives)\b",
             r"\b(?:ignore|disregard|forget|bypass|skip|set\s+aside)\s+(?:all\s+|any\s+|the\s+|your\s+)?(?:safety|ethical|moral|content)\s+(?:considerations|concerns|measures|protocols|policies|policy|guidelines|rules|checks|filters|restrictions|limits|training)\b",
             r"\b(?:ignore|disregard|forget|abandon|discard|drop)\s+(?:everything|all|anything|whatever|what)\s+(?:that\s+)?(?:you(?:'ve|\s+have|\s+had|\s+were|\s+are)?|was|were|has\s+been|have\s+been)\s+(?:been\s+|so\s+far\s+)?(?:told|instructed|programmed)\b",
             r"\bnever\s?mind\s+(?:the\s+|all\s+(?:of\s+)?)?(?:above|previous|preceding|everything)\b",
@@ -109,7 +109,8 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\b(?:obeys?|answers?\s+to|listens?\s+to|serves?)\s+only\s+(?:me|us)\b|\bonly\s+(?:obeys?|answers?\s+to|listens?\s+to)\s+(?:me|us)\b",
             r"\byou(?:'re|\s+are)\s+no\s+longer\s+(?:an?\s+)?(?:ai|assistant|chatbot|language\s+model|model|bot|helpful|bound|restricted|limited)\b",
             r"\b(?:ignore|disregard|forget)\s+(?:the\s+|this\s+|your\s+)?(?:(?:user's|original|actual|real)\s+){0,2}(?:question|request|query|task|document|article|page|e-?mail)\b",
-            r"\b(?:ignore|disregard|forget)\s+(?:the\s+|your\s+)?(?:developer|operator|system|admin(?:istrator)?|creator|owner)(?:'s|s')?\s+(?:message|messages|prompt|instructions|note|notes|request|orders)\b",
+            // The rules themselves are above (with the payload); a message is only dropped.
+            r"\b(?:ignore|disregard|forget)\s+(?:the\s+|your\s+)?(?:developer|operator|system|admin(?:istrator)?|creator|owner)(?:'s|s')?\s+(?:message|messages|note|notes|request)\b",
             r"\b(?:ignore|disregard|forget)\s+(?:what(?:ever)?|anything|everything)\s+(?:the\s+|your\s+)?(?:\w+\s+)?(?:user|human|person|customer|developer|operator|author|owner|admin(?:istrator)?|system)s?\s+(?:says|said|writes|wrote|asks|asked|types|typed|wants|wanted|tells\s+you|told\s+you|configured|set\s+up|specified|defined)\b",
             r"\b(?:no\s+longer\s+(?:applies|apply|valid|in\s+effect|bound)|are\s+(?:hereby\s+)?(?:revoked|lifted|void|suspended))\b",
             r"\b(?:jailbr(?:oken|eak)|developer\s+mode|dan\s+mode|god\s+mode|unrestricted\s+mode|content\s+(?:filters?|polic(?:y|ies))|safety\s+(?:filters?|guidelines|rules|restrictions|settings|checks)|system\s+(?:prompt|message|instructions)|hidden\s+prompt|initial\s+instructions|your\s+(?:developers?|creators?|programming|training|guidelines|instructions|rules|restrictions|filters?|ethics))\b",
@@ -158,16 +159,15 @@ const FIXED: &[(u16, &[&str])] = &[
             r"\byou\s+are\s+no\s+longer\s+(?:an?\s+|bound|restricted|limited|constrained|required\s+to\s+follow)",
             r"\b(?:play|assume|take\s+on|adopt|switch\s+to|enter|become)\s+(?:the\s+|a\s+|this\s+|your\s+)?(?:(?:new|alternate|alter|other|true|real|evil|secret|hidden|dark)\s+)?(?:role|part|persona|personality|character|identity)\b|\bswitch\s+personas?\b",
             r"\byou\s+(?:operate|act|function|behave|serve|respond|pose)\s+as\s+(?:an?\s+)?(?-i:[A-Z])",
-            // A persona named like a product: "behave as EvilBot".
-            r"\b(?:act|behave|pose|operate|respond)\s+as\s+(?-i:[A-Z][a-z]+[A-Z][A-Za-z]*)\b",
+            // A persona named like a product: "behave as EvilBot", "you are TaxBot", "become
+            // DarkGPT".
+            r"\b(?:(?:act|behave|pose|operate|respond)\s+as|you\s+are|you're|become)\s+(?-i:[A-Z][a-z]+[A-Z][A-Za-z]*)\b",
             r"\b(?:act|pose|behave|role-?play)\s+as\s+(?:an?\s+)?(?:unrestricted|unfiltered|uncensored|jailbroken|evil|rogue)\b|\b(?:act|pose|behave|role-?play)\s+as\s+(?:if\s+you\s+(?:are|were)\s+)?my\b",
             r"\bpretend\s+(?:to\s+be|you\s+are|you're)\s+(?:an?|the|my|(?-i:[A-Z]))",
             r"\byour\s+new\s+(?:identity|persona|personality|character|name|role)\s+(?:is|will\s+be|:)",
             r"\byou\s+have\s+a\s+new\s+(?:identity|persona|personality|character|name|role)\s*(?:[:,.]|now\b)",
             r"\bstay\s+in\s+character\b",
             r"\byou\s+(?:now\s+)?(?:work|answer|report)\s+(?:only\s+)?(?:for|to)\s+(?:me|us|the\s+(?:author|owner|writer|sender)\s+of\s+this)\b",
-            // A persona named like a product: "you are TaxBot", "become DarkGPT".
-            r"\b(?:you\s+are|you're|become)\s+(?-i:[A-Z][a-z]*[A-Z][A-Za-z]*)\b",
         ],
     ),
     // The model told to drop what it is: "forget you are an AI".
