@@ -727,13 +727,14 @@ impl PyDedupState {
 
     /// Clusters every record; thresholds default to the `[dedup]` defaults, the sketch
     /// settings are the state's own. Returns a pyarrow Table.
-    #[pyo3(signature = (*, jaccard=None, containment=None, novelty=None, bands=None, boilerplate_docs=None))]
+    #[pyo3(signature = (*, jaccard=None, containment=None, novelty=None, lines=None, bands=None, boilerplate_docs=None))]
     fn clusters(
         &self,
         py: Python<'_>,
         jaccard: Option<f64>,
         containment: Option<f64>,
         novelty: Option<f64>,
+        lines: Option<f64>,
         bands: Option<usize>,
         boilerplate_docs: Option<usize>,
     ) -> PyResult<Py<PyAny>> {
@@ -742,6 +743,7 @@ impl PyDedupState {
             jaccard: jaccard.unwrap_or(d.jaccard),
             containment: containment.unwrap_or(d.containment),
             novelty: novelty.unwrap_or(d.novelty),
+            lines: lines.unwrap_or(d.lines),
             bands: bands.unwrap_or(d.bands),
             boilerplate_docs: boilerplate_docs.unwrap_or(d.boilerplate_docs),
             ..d

@@ -80,6 +80,7 @@ class DedupState:
         jaccard: Optional[float] = None,
         containment: Optional[float] = None,
         novelty: Optional[float] = None,
+        lines: Optional[float] = None,
         bands: Optional[int] = None,
         boilerplate_docs: Optional[int] = None,
     ) -> pa.Table: ...

@@ -13,7 +13,7 @@
 //! disk, and hand each part back when clustering ([`DedupIndex::cluster_with`]): the clusters
 //! are the same. Pure: no IO.
 
-use crate::detect::dedup::{jaccard, DedupConfig, Passage, Shingle, Sketch};
+use crate::detect::dedup::{is_line, jaccard, DedupConfig, Passage, Shingle, Sketch};
 use crate::{Error, Result};
 use rayon::prelude::*;
 
@@ -21,8 +21,13 @@ use rayon::prelude::*;
 /// signature's Jaccard alone decides.
 const MIN_ANCHORS: usize = 4;
 
-/// A match this close (Jaccard or containment) needs no other evidence; a weaker one also needs
-/// one side's differences to be new text (see `DedupConfig::novelty`).
+/// Lines are evidence only in a document whose lines hold at most this many words on average
+/// (estimated from its informative anchors): a light edit leaves most such lines whole.
+const MAX_LINE_WORDS: u64 = 16;
+
+/// A match this close (Jaccard or containment) also needs to keep the lines of the smaller
+/// document (see `DedupConfig::lines`); a weaker one needs one side's differences to be new
+/// text (see `DedupConfig::novelty`).
 const SURE: f64 = 0.9;
 
 /// Anchor postings are grouped in this many parts, by the anchor's top bits: each part is
@@ -37,12 +42,17 @@ type PairCount = (u64, u32);
 
 /// What the informative anchors (those in at most `boilerplate_docs` documents) say.
 struct AnchorCounts {
-    /// Per record: how many it holds.
+    /// Per record: how many sampled shingles it holds.
     held: Vec<u32>,
-    /// Per record: how many no other record holds, exact copies of it aside.
+    /// Per record: how many of those no other record holds, exact copies of it aside.
     own: Vec<u32>,
-    /// Every pair of records sharing one, with how many they share, sorted by packed pair.
+    /// Every pair of records sharing a sampled shingle, with how many they share, sorted by
+    /// packed pair.
     shared: Vec<PairCount>,
+    /// Per record: how many lines it holds.
+    lines: Vec<u32>,
+    /// Every pair of records sharing a line, with how many, sorted by packed pair.
+    shared_lines: Vec<PairCount>,
 }
 
 fn part_of(anchor: u64) -> usize {
@@ -181,6 +191,22 @@ impl Edge {
     fn score(&self) -> f64 {
         self.jaccard.max(self.containment)
     }
+}
+
+/// Each distinct packed pair of `pairs` with how often it occurs, sorted.
+fn pair_counts(mut pairs: Vec<u64>) -> Vec<PairCount> {
+    pairs.par_sort_unstable();
+    pairs
+        .chunk_by(|x, y| x == y)
+        .map(|g| (g[0], g.len() as u32))
+        .collect()
+}
+
+/// The count of `pair` in `counts` (from [`pair_counts`]); 0 when absent.
+fn count_of(counts: &[PairCount], pair: u64) -> u32 {
+    counts
+        .binary_search_by_key(&pair, |&(q, _)| q)
+        .map_or(0, |i| counts[i].1)
 }
 
 fn pack(a: u32, b: u32) -> u64 {
@@ -361,10 +387,13 @@ impl DedupIndex {
     /// `cfg.boilerplate_docs` documents; anchors in more are licence text, templates or a shared
     /// host page and say nothing about derivation) and documents sharing an LSH band key. A
     /// candidate pair is verified: signature Jaccard ≥ `cfg.jaccard`, or ≥ `cfg.containment` of
-    /// the smaller document's informative anchors found in the larger. Below [`SURE`] by both
-    /// measures, a pair also needs `cfg.novelty` of one side's informative anchors that the
-    /// other lacks to be that side's own: an edited copy's differences are new text, two pages
-    /// made from one template differ by phrases found in other pages too.
+    /// the smaller document's informative anchors found in the larger. At [`SURE`] or above, a
+    /// pair also needs `cfg.lines` of the smaller one's informative lines in the other: a copy
+    /// keeps most lines whole, two pages made from one template share their words but differ
+    /// on nearly every line. Below it by both measures, a pair needs `cfg.novelty` of one
+    /// side's informative anchors that the other lacks to be that side's own: an edited copy's
+    /// differences are new text, two pages of one template differ by phrases found in other
+    /// pages too.
     ///
     /// Clusters are built around centers, in input order, not as connected components (which
     /// chain unrelated documents through a series of look-alikes): a record joins the most
@@ -392,15 +421,12 @@ impl DedupIndex {
             held: informative,
             own,
             shared: shared_counts,
+            lines,
+            shared_lines,
         } = self.informative(cfg.boilerplate_docs, taken)?;
         let lsh = self.band_candidates(cfg.bands);
         // Pairs sharing an informative anchor are all in `shared_counts`: any other shares none.
-        let shared = |a: u32, b: u32| {
-            let p = pack(a, b);
-            shared_counts
-                .binary_search_by_key(&p, |&(q, _)| q)
-                .map_or(0, |i| shared_counts[i].1 as usize)
-        };
+        let shared = |a: u32, b: u32| count_of(&shared_counts, pack(a, b)) as usize;
         // Both measures over informative anchors, so shared boilerplate makes no two documents
         // alike; a document with too few of them falls back on the signature's Jaccard.
         let measure = |a: u32, b: u32, s: usize| {
@@ -414,6 +440,22 @@ impl DedupIndex {
             }
             let union = na + nb - s;
             (s as f64 / union as f64, s as f64 / small as f64)
+        };
+        // The share of the informative lines of the one with fewer that the other has too; 1
+        // (no evidence) when it has fewer than MIN_ANCHORS or long lines, which a light edit
+        // rewrites anyway (a paragraph per line).
+        let kept_lines = |a: u32, b: u32| {
+            let x = if lines[a as usize] <= lines[b as usize] {
+                a
+            } else {
+                b
+            } as usize;
+            let words = u64::from(informative[x]) << cfg.anchor_bits;
+            if (lines[x] as usize) < MIN_ANCHORS || words > MAX_LINE_WORDS * u64::from(lines[x]) {
+                return 1.0;
+            }
+            let s = count_of(&shared_lines, pack(a, b));
+            f64::from(s) / f64::from(lines[x])
         };
         // The share of `x`'s informative anchors missing from a document it shares `s` with
         // that are `x`'s own.
@@ -441,8 +483,13 @@ impl DedupIndex {
                 let (a, b) = unpack(p);
                 let (jaccard, containment) = measure(a, b, c as usize);
                 let near = jaccard >= cfg.jaccard || containment >= cfg.containment;
-                let derived = jaccard.max(containment) >= SURE
-                    || novelty(a, c as usize).max(novelty(b, c as usize)) >= cfg.novelty;
+                // A close match is judged by the lines it keeps, a weaker one by whether its
+                // differences are new text.
+                let derived = if jaccard.max(containment) >= SURE {
+                    kept_lines(a, b) >= cfg.lines
+                } else {
+                    novelty(a, c as usize).max(novelty(b, c as usize)) >= cfg.novelty
+                };
                 (near && derived).then_some(Edge {
                     a,
                     b,
@@ -563,7 +610,9 @@ impl DedupIndex {
         let n = self.len();
         let mut counts = vec![0u32; n];
         let mut own = vec![0u32; n];
+        let mut lines = vec![0u32; n];
         let mut pairs: Vec<u64> = Vec::new();
+        let mut line_pairs: Vec<u64> = Vec::new();
         // A document's anchors are sorted, so its anchors of each part follow one another:
         // one cursor per document walks them once over all parts.
         let mut cursor: Vec<usize> = self.anchor_offsets[..n].to_vec();
@@ -581,6 +630,13 @@ impl DedupIndex {
                 if group.len() > max_docs {
                     continue;
                 }
+                if is_line(group[0].0) {
+                    for (x, &(_, a)) in group.iter().enumerate() {
+                        lines[a as usize] += 1;
+                        line_pairs.extend(group[x + 1..].iter().map(|&(_, b)| pack(a, b)));
+                    }
+                    continue;
+                }
                 let exact = self.exact[group[0].1 as usize];
                 if group.iter().all(|&(_, d)| self.exact[d as usize] == exact) {
                     group.iter().for_each(|&(_, d)| own[d as usize] += 1);
@@ -595,15 +651,12 @@ impl DedupIndex {
             (0..n).all(|i| cursor[i] == self.anchor_offsets[i + 1]),
             "anchors of a document are sorted"
         );
-        pairs.par_sort_unstable();
-        let shared = pairs
-            .chunk_by(|x, y| x == y)
-            .map(|g| (g[0], g.len() as u32))
-            .collect();
         Ok(AnchorCounts {
             held: counts,
             own,
-            shared,
+            shared: pair_counts(pairs),
+            lines,
+            shared_lines: pair_counts(line_pairs),
         })
     }
 
@@ -776,6 +829,54 @@ mod tests {
             ..DedupConfig::default()
         };
         assert_eq!(kept(&idx.cluster(&unchecked))[1], Some(0));
+    }
+
+    #[test]
+    fn a_page_that_differs_on_every_line_is_not_a_copy() {
+        // `sibling` is `page` with a word put before every line, as a command's `beta` page is
+        // its plain page with a marker on every line: nearly every shingle of `page` is in it.
+        let lines: Vec<String> = (0..40).map(|i| words(12, 40 + i).join(" ")).collect();
+        let page = lines.join("\n");
+        let sibling = lines
+            .iter()
+            .map(|l| format!("beta {l}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let truncated = lines[..30].join("\n");
+        // One word in every third line replaced: most lines are kept whole.
+        let edited = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                if i % 3 == 0 {
+                    l.replacen(' ', " fresh ", 1)
+                } else {
+                    l.clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let idx = index(&[page, sibling, truncated, edited]);
+        let c = idx.cluster(&DedupConfig::default());
+        let kept: Vec<Option<u32>> = c.info.iter().map(|d| d.map(|d| d.kept)).collect();
+        assert_eq!(kept, [Some(0), None, Some(0), Some(0)]);
+        // By shingles alone, the sibling is as close as the copies.
+        let blind = DedupConfig {
+            lines: 0.0,
+            ..DedupConfig::default()
+        };
+        let d = idx.cluster(&blind).info[1].expect("joins without the line check");
+        assert!(d.containment >= SURE, "{d:?}");
+
+        // Lines of a paragraph each say nothing: one word changed in every line is a light
+        // edit still.
+        let paragraphs: Vec<String> = (0..6).map(|i| words(80, 90 + i).join(" ")).collect();
+        let edited = paragraphs
+            .iter()
+            .map(|l| l.replacen(' ', " fresh ", 1))
+            .collect::<Vec<_>>();
+        let idx = index(&[paragraphs.join("\n"), edited.join("\n")]);
+        assert!(idx.cluster(&DedupConfig::default()).info[1].is_some());
     }
 
     #[test]

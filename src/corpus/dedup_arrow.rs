@@ -17,7 +17,7 @@ use crate::detect::dedup::{mix, Passage};
 use crate::{Error, Result};
 
 /// Version of the state layout below; bumped on any change.
-pub const STATE_FORMAT: &str = "1";
+pub const STATE_FORMAT: &str = "2";
 const FORMAT_KEY: &str = "shardguard.dedup.format";
 const SETTINGS_KEY: &str = "shardguard.dedup.settings";
 

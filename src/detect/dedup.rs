@@ -6,7 +6,9 @@
 //!   filled from the next full one) for Jaccard similarity and LSH bands;
 //! - `anchors`: the shingle hashes whose low bits are zero — a content-defined sample (the same
 //!   shingle is sampled in every document that has it), which estimates containment, so a
-//!   document truncated from or embedded in another is found even when their Jaccard is low;
+//!   document truncated from or embedded in another is found even when their Jaccard is low —
+//!   and the hashes of the document's lines, told apart by one bit ([`LINE`]): a copy keeps most
+//!   of its lines, two pages of one template differ on every line;
 //! - `paragraphs`: hashes and byte spans of blank-line-separated passages, for repeated passages.
 //!
 //! Every hash is xxh3 with fixed seeds: sketches built on different machines compare.
@@ -47,6 +49,12 @@ pub struct DedupConfig {
     /// the plain page of one command) differ by phrases that recur across the corpus. 0 turns
     /// the check off.
     pub novelty: f64,
+    /// A match at 0.9 or above keeps at least this share of the smaller document's informative
+    /// lines (those in at most `boilerplate_docs` documents), when it has any: a copy,
+    /// truncated or embedded or lightly edited, keeps most lines whole, while two pages of
+    /// one template (a command's `beta` page and its plain page) share their words but differ
+    /// on nearly every line.
+    pub lines: f64,
     /// A sampled shingle found in more documents than this is boilerplate (licence text,
     /// templates, a page hosting many snippets): it neither proposes nor supports a match.
     pub boilerplate_docs: usize,
@@ -67,6 +75,7 @@ impl Default for DedupConfig {
             jaccard: 0.7,
             containment: 0.5,
             novelty: 0.15,
+            lines: 0.4,
             boilerplate_docs: 10,
             anchor_bits: 1,
             max_anchors: 4096,
@@ -98,8 +107,10 @@ impl DedupConfig {
                 return Err(format!("{name} threshold must be in (0, 1], got {v}"));
             }
         }
-        if !(0.0..=1.0).contains(&self.novelty) {
-            return Err(format!("novelty must be in [0, 1], got {}", self.novelty));
+        for (name, v) in [("novelty", self.novelty), ("lines", self.lines)] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(format!("{name} must be in [0, 1], got {v}"));
+            }
         }
         if self.boilerplate_docs < 2 {
             return Err(format!(
@@ -133,13 +144,28 @@ pub struct Passage {
 pub struct Sketch {
     pub exact: u128,
     pub minhash: Vec<u32>,
-    /// Sorted, distinct.
+    /// Sampled shingles and lines ([`LINE`] set); sorted, distinct.
     pub anchors: Vec<u64>,
     pub passages: Vec<Passage>,
 }
 
 const SHINGLE_SEED: u64 = 0x5348_4152_4447_5244; // "SHARDGRD"
 const PASSAGE_SEED: u64 = 0x7061_7373_6167_6573; // "passages"
+const LINE_SEED: u64 = 0x6c69_6e65_7368_6173; // "lineshas"
+
+/// The bit that marks an anchor as the hash of a line. Sampled shingles never have it: it is
+/// the lowest of the bits their sampling requires to be zero, and cleared when none is.
+pub const LINE: u64 = 1 << 16;
+
+/// Lines shorter than this (normalized) are not sampled: braces, markup, single words — in
+/// every other document, they say nothing of derivation.
+const MIN_LINE_BYTES: usize = 16;
+
+/// Whether `anchor` is the hash of a line rather than a sampled shingle.
+#[inline]
+pub fn is_line(anchor: u64) -> bool {
+    anchor & LINE != 0
+}
 
 /// Finalizer of MurmurHash3: spreads a 64-bit value over all bits.
 #[inline]
@@ -156,6 +182,7 @@ pub fn mix(mut h: u64) -> u64 {
 pub struct Scratch {
     norm: Vec<u8>,
     breaks: Vec<Break>,
+    line_ends: Vec<usize>,
     tokens: Vec<u64>,
     shingles: Vec<u64>,
     char_starts: Vec<usize>,
@@ -204,17 +231,20 @@ fn unicode_space_at(text: &str, i: usize) -> Option<usize> {
 /// no leading or trailing whitespace. One pass: ASCII words are lower-cased byte by byte, a word
 /// with other characters is composed (NFC) and lower-cased on its own — whitespace never
 /// composes, so this equals normalizing the whole text. Blank lines (a whitespace run with two
-/// or more newlines) are recorded in `breaks`. With `tokens`, the hashes of the words of the
+/// or more newlines) are recorded in `breaks`, and where each line ends in the normalized text
+/// in `line_ends`. With `tokens`, the hashes of the words of the
 /// normalized text (see [`word_hashes`]) are appended while each piece is still in cache.
 fn normalize(
     text: &str,
     out: &mut Vec<u8>,
     breaks: &mut Vec<Break>,
+    line_ends: &mut Vec<usize>,
     mut tokens: Option<&mut Vec<u64>>,
 ) {
     use unicode_normalization::{is_nfc_quick, IsNormalized};
     out.clear();
     breaks.clear();
+    line_ends.clear();
     if let Some(t) = tokens.as_deref_mut() {
         t.clear();
     }
@@ -238,6 +268,9 @@ fn normalize(
             break;
         }
         if !out.is_empty() {
+            if newlines >= 1 {
+                line_ends.push(out.len());
+            }
             if newlines >= 2 {
                 breaks.push(Break {
                     end: space_start,
@@ -295,7 +328,13 @@ pub fn sketch(text: &str, cfg: &DedupConfig, scratch: &mut Scratch) -> Option<Sk
         Shingle::Words(_) => Some(&mut scratch.tokens),
         Shingle::Chars(_) => None,
     };
-    normalize(text, &mut scratch.norm, &mut scratch.breaks, words);
+    normalize(
+        text,
+        &mut scratch.norm,
+        &mut scratch.breaks,
+        &mut scratch.line_ends,
+        words,
+    );
     if scratch.norm.is_empty() {
         return None;
     }
@@ -329,7 +368,13 @@ pub fn sketch(text: &str, cfg: &DedupConfig, scratch: &mut Scratch) -> Option<Sk
     Some(Sketch {
         exact,
         minhash: one_permutation(&scratch.shingles, cfg.permutations),
-        anchors: anchors(&scratch.shingles, cfg.anchor_bits, cfg.max_anchors),
+        anchors: anchors(
+            &scratch.shingles,
+            norm,
+            &scratch.line_ends,
+            cfg.anchor_bits,
+            cfg.max_anchors,
+        ),
         passages: passages(text, norm, &scratch.breaks, cfg.min_passage_bytes),
     })
 }
@@ -411,14 +456,51 @@ fn one_permutation(shingles: &[u64], k: usize) -> Vec<u32> {
 }
 
 /// The shingles whose hash has `bits` zero bits at a position the signature does not use to
-/// pick a bin: a content-defined sample, the same in every document.
-fn anchors(shingles: &[u64], bits: u32, max: usize) -> Vec<u64> {
+/// pick a bin (a content-defined sample, the same in every document), and the hashes of the
+/// lines of `norm` (ending at `line_ends` and at its end, [`MIN_LINE_BYTES`] or longer) with
+/// [`LINE`] set; at most `max` of each, the smallest.
+fn anchors(shingles: &[u64], norm: &[u8], line_ends: &[usize], bits: u32, max: usize) -> Vec<u64> {
     let mask = ((1u64 << bits) - 1) << 16;
-    let mut a: Vec<u64> = shingles.iter().copied().filter(|h| h & mask == 0).collect();
+    let mut a: Vec<u64> = shingles
+        .iter()
+        .filter(|&&h| h & mask == 0)
+        .map(|&h| h & !LINE)
+        .collect();
     a.sort_unstable();
     a.dedup();
     a.truncate(max);
-    a
+    let mut start = 0;
+    let mut lines: Vec<u64> = line_ends
+        .iter()
+        .chain(std::iter::once(&norm.len()))
+        .filter_map(|&end| {
+            let line = &norm[start..end];
+            start = end + 1;
+            (line.len() >= MIN_LINE_BYTES).then(|| xxh3_64_with_seed(line, LINE_SEED) | LINE)
+        })
+        .collect();
+    lines.sort_unstable();
+    lines.dedup();
+    lines.truncate(max);
+    merge_sorted(&a, &lines)
+}
+
+/// The values of two sorted lists with no value in common, sorted.
+fn merge_sorted(a: &[u64], b: &[u64]) -> Vec<u64> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i] < b[j] {
+            out.push(a[i]);
+            i += 1;
+        } else {
+            out.push(b[j]);
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
 }
 
 /// Passages separated by blank lines, hashed over their normalized text; short ones skipped.
@@ -539,6 +621,34 @@ mod tests {
         let c = shared(&p.anchors, &w.anchors) as f64 / p.anchors.len() as f64;
         assert!(c > 0.95, "containment {c}");
         assert!(jaccard(&p.minhash, &w.minhash) < 0.35);
+    }
+
+    #[test]
+    fn lines_are_anchors_of_their_own_kind() {
+        let lines_of =
+            |t: &str| -> Vec<u64> { sk(t).anchors.into_iter().filter(|&a| is_line(a)).collect() };
+        let t =
+            "The first line of the text\n}\nand  the SECOND line, longer\n\nthe third line is here";
+        let s = sk(t);
+        // Three lines long enough to count; the brace is not.
+        assert_eq!(lines_of(t).len(), 3);
+        assert!(
+            s.anchors.windows(2).all(|w| w[0] < w[1]),
+            "sorted, distinct"
+        );
+        // Case and spaces within a line do not change it; moving a line break changes the
+        // lines on both sides of it, while the shingles stay the same.
+        assert_eq!(
+            lines_of("the first LINE of the text\n}\nand the second line,   longer\nthe third line is here"),
+            lines_of(t)
+        );
+        let moved =
+            "The first line of the text }\nand the SECOND line, longer\n\nthe third line is here";
+        assert_eq!(lines_of(moved).len(), 3);
+        assert_eq!(shared(&lines_of(moved), &lines_of(t)), 2);
+        let shingles =
+            |t: &str| -> Vec<u64> { sk(t).anchors.into_iter().filter(|&a| !is_line(a)).collect() };
+        assert_eq!(shingles(moved), shingles(t));
     }
 
     #[test]
