@@ -728,6 +728,7 @@ impl PyDedupState {
     /// Clusters every record; thresholds default to the `[dedup]` defaults, the sketch
     /// settings are the state's own. Returns a pyarrow Table.
     #[pyo3(signature = (*, jaccard=None, containment=None, novelty=None, lines=None, bands=None, boilerplate_docs=None))]
+    #[allow(clippy::too_many_arguments)]
     fn clusters(
         &self,
         py: Python<'_>,
