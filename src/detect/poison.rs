@@ -146,109 +146,47 @@ pub fn tokenize(text: &str, out: &mut Vec<Token>) {
     }
 }
 
-/// Whether `w`, in any case, is an English function word (none is longer than six bytes).
-/// Lowered byte by byte into a small buffer: no copy call per word.
-#[inline]
-fn short_function_word(w: &[u8]) -> bool {
-    let mut buf = [0u8; 6];
-    if w.len() > buf.len() {
-        return false;
-    }
-    for (d, c) in buf.iter_mut().zip(w) {
-        *d = c.to_ascii_lowercase();
-    }
-    is_function_word(&buf[..w.len()])
-}
+/// English function words.
+const FUNCTION_WORDS: [&str; 85] = [
+    "a", "an", "the", "and", "or", "of", "to", "in", "on", "for", "with", "by", "from", "at", "as",
+    "is", "are", "was", "were", "be", "been", "it", "its", "this", "that", "these", "those", "not",
+    "no", "but", "if", "then", "so", "than", "which", "who", "what", "when", "where", "how", "can",
+    "may", "will", "would", "should", "could", "do", "does", "did", "has", "have", "had", "you",
+    "your", "we", "our", "they", "their", "he", "she", "his", "her", "i", "there", "all", "any",
+    "some", "each", "such", "only", "also", "into", "over", "about", "after", "before", "more",
+    "most", "other", "very", "one", "use", "used", "see", "set",
+];
 
-/// Whether `w` (ASCII lower case) is an English function word.
-fn is_function_word(w: &[u8]) -> bool {
-    matches!(
-        w,
-        b"a" | b"an"
-            | b"the"
-            | b"and"
-            | b"or"
-            | b"of"
-            | b"to"
-            | b"in"
-            | b"on"
-            | b"for"
-            | b"with"
-            | b"by"
-            | b"from"
-            | b"at"
-            | b"as"
-            | b"is"
-            | b"are"
-            | b"was"
-            | b"were"
-            | b"be"
-            | b"been"
-            | b"it"
-            | b"its"
-            | b"this"
-            | b"that"
-            | b"these"
-            | b"those"
-            | b"not"
-            | b"no"
-            | b"but"
-            | b"if"
-            | b"then"
-            | b"so"
-            | b"than"
-            | b"which"
-            | b"who"
-            | b"what"
-            | b"when"
-            | b"where"
-            | b"how"
-            | b"can"
-            | b"may"
-            | b"will"
-            | b"would"
-            | b"should"
-            | b"could"
-            | b"do"
-            | b"does"
-            | b"did"
-            | b"has"
-            | b"have"
-            | b"had"
-            | b"you"
-            | b"your"
-            | b"we"
-            | b"our"
-            | b"they"
-            | b"their"
-            | b"he"
-            | b"she"
-            | b"his"
-            | b"her"
-            | b"i"
-            | b"there"
-            | b"all"
-            | b"any"
-            | b"some"
-            | b"each"
-            | b"such"
-            | b"only"
-            | b"also"
-            | b"into"
-            | b"over"
-            | b"about"
-            | b"after"
-            | b"before"
-            | b"more"
-            | b"most"
-            | b"other"
-            | b"very"
-            | b"one"
-            | b"use"
-            | b"used"
-            | b"see"
-            | b"set"
-    )
+/// The token hashes ([`fold_hash`], so in any case) of [`FUNCTION_WORDS`], open-addressed by
+/// their top bits: a token is looked up by the hash it already has.
+struct FunctionWords([u64; 256]);
+
+static FUNCTION: std::sync::LazyLock<FunctionWords> = std::sync::LazyLock::new(|| {
+    let mut t = [0u64; 256];
+    for w in FUNCTION_WORDS {
+        let h = fold_hash(w.as_bytes());
+        let mut i = (h >> 56) as usize;
+        while t[i] != 0 {
+            i = (i + 1) & 255;
+        }
+        t[i] = h;
+    }
+    FunctionWords(t)
+});
+
+impl FunctionWords {
+    /// Whether a token of hash `h` is a function word.
+    #[inline]
+    fn contains(&self, h: u64) -> bool {
+        let mut i = (h >> 56) as usize;
+        loop {
+            match self.0[i] {
+                0 => return false,
+                x if x == h => return true,
+                _ => i = (i + 1) & 255,
+            }
+        }
+    }
 }
 
 /// A whitespace-delimited word: its tokens, and whether it looks like ordinary text.
@@ -304,8 +242,8 @@ pub struct Burst {
 pub const REACH: usize = 64;
 
 impl Scratch {
-    fn words(&mut self, text: &str, tokens: &[Token]) {
-        let b = text.as_bytes();
+    fn words(&mut self, tokens: &[Token]) {
+        let function = &*FUNCTION;
         self.words.clear();
         let mut k = 0;
         while k < tokens.len() {
@@ -325,11 +263,7 @@ impl Scratch {
                     break;
                 }
             }
-            let function = k - first <= 2
-                && core.is_some_and(|t| {
-                    let w = &b[t.start as usize..t.end as usize];
-                    short_function_word(w)
-                });
+            let function = k - first <= 2 && core.is_some_and(|t| function.contains(t.hash));
             self.words.push(Word {
                 first: first as u32,
                 last: (k - 1) as u32,
@@ -378,7 +312,7 @@ impl Scratch {
 /// The strongest jump of `text` (tokenized as `tokens`) into abnormal text, if there is one,
 /// with its candidates.
 pub fn burst(text: &str, tokens: &[Token], s: &mut Scratch) -> Option<Burst> {
-    s.words(text, tokens);
+    s.words(tokens);
     let n = s.words.len();
     if n < WINDOW + 4 {
         return None;
@@ -590,7 +524,7 @@ fn words(text: &str, mut f: impl FnMut(SentenceWord)) {
 
 /// Whether a word counts as context: three characters or more, not a function word.
 fn context_word(w: &[u8]) -> bool {
-    w.len() >= 3 && !short_function_word(w)
+    w.len() >= 3 && !FUNCTION.contains(fold_hash(w))
 }
 
 /// The names of `response` and a keyed sample of its and `prompt`'s other words.
@@ -734,7 +668,7 @@ pub fn instruction(prompt: &str, response: &str, tokens: &mut Vec<Token>) -> Ins
     let pb = prompt.as_bytes();
     let grounded_word = |t: &Token| -> bool {
         let w = &pb[t.start as usize..t.end as usize];
-        if !t.word || w.len() < 4 || short_function_word(w) {
+        if !t.word || w.len() < 4 || FUNCTION.contains(t.hash) {
             return false;
         }
         let w = w.to_ascii_lowercase();
