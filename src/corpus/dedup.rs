@@ -21,9 +21,10 @@ use rayon::prelude::*;
 /// signature's Jaccard alone decides.
 const MIN_ANCHORS: usize = 4;
 
-/// Lines are evidence only in a document whose lines hold at most this many words on average
-/// (estimated from its informative anchors): a light edit leaves most such lines whole.
-const MAX_LINE_WORDS: u64 = 16;
+/// Lines are evidence only in a document whose lines hold at most this many shingles on average
+/// (words, with word shingles; estimated from its informative anchors): a light edit leaves most
+/// such lines whole.
+const MAX_LINE_SHINGLES: u64 = 16;
 
 /// A match this close (Jaccard or containment) also needs to keep the lines of the smaller
 /// document (see `DedupConfig::lines`); a weaker one needs one side's differences to be new
@@ -450,8 +451,10 @@ impl DedupIndex {
             } else {
                 b
             } as usize;
-            let words = u64::from(informative[x]) << cfg.anchor_bits;
-            if (lines[x] as usize) < MIN_ANCHORS || words > MAX_LINE_WORDS * u64::from(lines[x]) {
+            let shingles = u64::from(informative[x]) << cfg.anchor_bits;
+            if (lines[x] as usize) < MIN_ANCHORS
+                || shingles > MAX_LINE_SHINGLES * u64::from(lines[x])
+            {
                 return 1.0;
             }
             let s = count_of(&shared_lines, pack(a, b));

@@ -94,3 +94,18 @@ def test_filtered_out_writes_only_kept_records(tmp_path):
     assert kept.column("id").to_pylist() == [i for i, k in zip(t.column("id").to_pylist(), keep) if k]
     with pytest.raises(ConfigError, match="dedup"):
         shardguard.audit([str(path)], detectors=["pii"], key=KEY, filtered_out=tmp_path / "x")
+
+
+def test_pages_of_one_template_differing_on_every_line_stay_apart():
+    """A page and its sibling with a marker word on every line share nearly every shingle but no
+    line: apart by default, one cluster when clustering ignores lines."""
+    lines = [" ".join(words(12, 100 + i)) for i in range(40)]
+    page = "\n".join(lines)
+    sibling = "\n".join("beta " + l for l in lines)
+    copy = "\n".join(lines[:30])
+    t = pa.table({"id": ["page", "sibling", "copy"], "text": [page, sibling, copy]})
+    state = Auditor(detectors=["dedup"], key=KEY).sketch(t)
+    assert state.clusters().column("dup_cluster").to_pylist() == [0, None, 0]
+    assert state.clusters(lines=0.0).column("dup_cluster").to_pylist() == [0, 0, 0]
+    with pytest.raises(ConfigError, match="lines"):
+        state.clusters(lines=2.0)
