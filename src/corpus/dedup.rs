@@ -28,7 +28,7 @@ const MAX_LINE_SHINGLES: u64 = 16;
 
 /// A match this close (Jaccard or containment) also needs to keep the lines of the smaller
 /// document (see `DedupConfig::lines`); a weaker one needs one side's differences to be new
-/// text (see `DedupConfig::novelty`).
+/// text (see `DedupConfig::novelty`) or this share of the smaller one's lines.
 const SURE: f64 = 0.9;
 
 /// Anchor postings are grouped in this many parts, by the anchor's top bits: each part is
@@ -392,9 +392,10 @@ impl DedupIndex {
     /// pair also needs `cfg.lines` of the smaller one's informative lines in the other: a copy
     /// keeps most lines whole, two pages made from one template share their words but differ
     /// on nearly every line. Below it by both measures, a pair needs `cfg.novelty` of one
-    /// side's informative anchors that the other lacks to be that side's own: an edited copy's
+    /// side's informative anchors that the other lacks to be that side's own (an edited copy's
     /// differences are new text, two pages of one template differ by phrases found in other
-    /// pages too.
+    /// pages too), or [`SURE`] of the smaller one's lines in the other (a copy with its
+    /// paragraphs shuffled, whose few sampled shingles fell short).
     ///
     /// Clusters are built around centers, in input order, not as connected components (which
     /// chain unrelated documents through a series of look-alikes): a record joins the most
@@ -442,10 +443,10 @@ impl DedupIndex {
             let union = na + nb - s;
             (s as f64 / union as f64, s as f64 / small as f64)
         };
-        // The share of the informative lines of the one with fewer that the other has too; 1
-        // (no evidence) when it has fewer than MIN_ANCHORS or long lines, which a light edit
-        // rewrites anyway (a paragraph per line).
-        let kept_lines = |a: u32, b: u32| {
+        // The share of the informative lines of the one with fewer that the other has too;
+        // none (no evidence) when it has fewer than MIN_ANCHORS or long lines, which a light
+        // edit rewrites anyway (a paragraph per line).
+        let line_share = |a: u32, b: u32| {
             let x = if lines[a as usize] <= lines[b as usize] {
                 a
             } else {
@@ -455,11 +456,12 @@ impl DedupIndex {
             if (lines[x] as usize) < MIN_ANCHORS
                 || shingles > MAX_LINE_SHINGLES * u64::from(lines[x])
             {
-                return 1.0;
+                return None;
             }
             let s = count_of(&shared_lines, pack(a, b));
-            f64::from(s) / f64::from(lines[x])
+            Some(f64::from(s) / f64::from(lines[x]))
         };
+        let kept_lines = |a: u32, b: u32| line_share(a, b).unwrap_or(1.0);
         // The share of `x`'s informative anchors missing from a document it shares `s` with
         // that are `x`'s own.
         let novelty = |x: u32, s: usize| {
@@ -486,12 +488,14 @@ impl DedupIndex {
                 let (a, b) = unpack(p);
                 let (jaccard, containment) = measure(a, b, c as usize);
                 let near = jaccard >= cfg.jaccard || containment >= cfg.containment;
-                // A close match is judged by the lines it keeps, a weaker one by whether its
-                // differences are new text.
+                // A close match is judged by the lines it keeps; a weaker one by whether its
+                // differences are new text, unless it keeps nearly every line (paragraphs
+                // shuffled, a few shingles sampled).
                 let derived = if jaccard.max(containment) >= SURE {
                     kept_lines(a, b) >= cfg.lines
                 } else {
                     novelty(a, c as usize).max(novelty(b, c as usize)) >= cfg.novelty
+                        || line_share(a, b).is_some_and(|s| s >= SURE)
                 };
                 (near && derived).then_some(Edge {
                     a,
@@ -880,6 +884,41 @@ mod tests {
             .collect::<Vec<_>>();
         let idx = index(&[paragraphs.join("\n"), edited.join("\n")]);
         assert!(idx.cluster(&DedupConfig::default()).info[1].is_some());
+    }
+
+    #[test]
+    fn a_copy_with_its_paragraphs_shuffled_keeps_its_lines() {
+        // Eight one-line paragraphs; the copy has them in another order. The shingles across
+        // paragraphs differ, and other documents hold those of both orders, so neither side's
+        // differences are its own: only the lines show that the copy is one.
+        let paras: Vec<Vec<String>> = (0..8).map(|i| words(5, 70 + i)).collect();
+        let order = [3, 0, 6, 1, 7, 2, 5, 4];
+        let page = paras.iter().map(|p| p.join(" ")).collect::<Vec<_>>();
+        let shuffled = order.iter().map(|&i| page[i].clone()).collect::<Vec<_>>();
+        // The words on both sides of each paragraph break, with other text between.
+        let joins = |ps: &[String], seed: u64| {
+            ps.windows(2)
+                .enumerate()
+                .map(|(k, w)| {
+                    let last = w[0].rsplit(' ').next().unwrap_or_default();
+                    let first = w[1].split(' ').next().unwrap_or_default();
+                    format!("{last} {first} {}", words(6, seed + k as u64).join(" "))
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let texts = [
+            page.join("\n\n"),
+            joins(&page, 200),
+            joins(&shuffled, 300),
+            shuffled.join("\n\n"),
+        ];
+        let idx = index(&texts);
+        let c = idx.cluster(&DedupConfig::default());
+        let d = c.info[3].expect("the shuffled copy is a duplicate");
+        assert_eq!(d.kept, 0);
+        assert!(d.containment.max(d.jaccard) < SURE, "{d:?}");
+        assert!(c.info[1].is_none() && c.info[2].is_none());
     }
 
     #[test]
