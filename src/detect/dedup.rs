@@ -50,10 +50,11 @@ pub struct DedupConfig {
     /// the check off.
     pub novelty: f64,
     /// A match at 0.9 or above keeps at least this share of the smaller document's informative
-    /// lines (those in at most `boilerplate_docs` documents), when it has any: a copy,
-    /// truncated or embedded or lightly edited, keeps most lines whole, while two pages of
-    /// one template (a command's `beta` page and its plain page) share their words but differ
-    /// on nearly every line.
+    /// lines (16 bytes or more, in at most `boilerplate_docs` documents), when they are
+    /// evidence (four or more, short enough that a light edit leaves most whole): a copy,
+    /// truncated or embedded or lightly edited, keeps most lines, while two pages of one
+    /// template (a command's `beta` page and its plain page) share their words but differ on
+    /// nearly every line. 0 turns the check off.
     pub lines: f64,
     /// A sampled shingle found in more documents than this is boilerplate (licence text,
     /// templates, a page hosting many snippets): it neither proposes nor supports a match.
@@ -232,8 +233,8 @@ fn unicode_space_at(text: &str, i: usize) -> Option<usize> {
 /// with other characters is composed (NFC) and lower-cased on its own — whitespace never
 /// composes, so this equals normalizing the whole text. Blank lines (a whitespace run with two
 /// or more newlines) are recorded in `breaks`, and where each line ends in the normalized text
-/// in `line_ends`. With `tokens`, the hashes of the words of the
-/// normalized text (see [`word_hashes`]) are appended while each piece is still in cache.
+/// in `line_ends`. With `tokens`, the hashes of the words of the normalized text (see
+/// [`word_hashes`]) are appended while each piece is still in cache.
 fn normalize(
     text: &str,
     out: &mut Vec<u8>,
