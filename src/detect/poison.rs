@@ -243,7 +243,7 @@ pub const REACH: usize = 64;
 
 impl Scratch {
     fn words(&mut self, tokens: &[Token]) {
-        let function = &*FUNCTION;
+        let function_words = &*FUNCTION;
         self.words.clear();
         let mut k = 0;
         while k < tokens.len() {
@@ -263,7 +263,7 @@ impl Scratch {
                     break;
                 }
             }
-            let function = k - first <= 2 && core.is_some_and(|t| function.contains(t.hash));
+            let function = k - first <= 2 && core.is_some_and(|t| function_words.contains(t.hash));
             self.words.push(Word {
                 first: first as u32,
                 last: (k - 1) as u32,
