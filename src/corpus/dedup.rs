@@ -461,7 +461,6 @@ impl DedupIndex {
             let s = count_of(&shared_lines, pack(a, b));
             Some(f64::from(s) / f64::from(lines[x]))
         };
-        let kept_lines = |a: u32, b: u32| line_share(a, b).unwrap_or(1.0);
         // The share of `x`'s informative anchors missing from a document it shares `s` with
         // that are `x`'s own.
         let novelty = |x: u32, s: usize| {
@@ -492,7 +491,7 @@ impl DedupIndex {
                 // differences are new text, unless it keeps nearly every line (paragraphs
                 // shuffled, a few shingles sampled).
                 let derived = if jaccard.max(containment) >= SURE {
-                    kept_lines(a, b) >= cfg.lines
+                    line_share(a, b).is_none_or(|s| s >= cfg.lines)
                 } else {
                     novelty(a, c as usize).max(novelty(b, c as usize)) >= cfg.novelty
                         || line_share(a, b).is_some_and(|s| s >= SURE)

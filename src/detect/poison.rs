@@ -157,37 +157,49 @@ const FUNCTION_WORDS: [&str; 85] = [
     "most", "other", "very", "one", "use", "used", "see", "set",
 ];
 
-/// The token hashes ([`fold_hash`], so in any case) of [`FUNCTION_WORDS`], open-addressed by
-/// their top bits: a token is looked up by the hash it already has.
-struct FunctionWords([u64; 256]);
+/// Words looked up by their token hash ([`fold_hash`], so in any case), each with a value:
+/// open addressing over eight slots per word or more, so most tokens, not in the table, stop at
+/// an empty first slot.
+pub struct TokenTable<V> {
+    /// `(hash | 1, value)`; 0 marks an empty slot.
+    slots: Vec<(u64, V)>,
+    shift: u32,
+}
 
-static FUNCTION: std::sync::LazyLock<FunctionWords> = std::sync::LazyLock::new(|| {
-    let mut t = [0u64; 256];
-    for w in FUNCTION_WORDS {
-        let h = fold_hash(w.as_bytes());
-        let mut i = (h >> 56) as usize;
-        while t[i] != 0 {
-            i = (i + 1) & 255;
+impl<V: Copy + Default> TokenTable<V> {
+    pub fn new<'a>(words: impl ExactSizeIterator<Item = (&'a str, V)>) -> Self {
+        let size = (words.len() * 8).next_power_of_two().max(16);
+        let mut slots = vec![(0u64, V::default()); size];
+        let shift = 64 - size.trailing_zeros();
+        for (w, v) in words {
+            let h = fold_hash(w.as_bytes()) | 1;
+            let mut i = (h >> shift) as usize;
+            while slots[i].0 != 0 {
+                i = (i + 1) & (size - 1);
+            }
+            slots[i] = (h, v);
         }
-        t[i] = h;
+        Self { slots, shift }
     }
-    FunctionWords(t)
-});
 
-impl FunctionWords {
-    /// Whether a token of hash `h` is a function word.
+    /// The value of the word of token hash `h`, if it is one.
     #[inline]
-    fn contains(&self, h: u64) -> bool {
-        let mut i = (h >> 56) as usize;
+    pub fn get(&self, h: u64) -> Option<V> {
+        let h = h | 1;
+        let mut i = (h >> self.shift) as usize;
         loop {
-            match self.0[i] {
-                0 => return false,
-                x if x == h => return true,
-                _ => i = (i + 1) & 255,
+            match self.slots[i] {
+                (0, _) => return None,
+                (x, v) if x == h => return Some(v),
+                _ => i = (i + 1) & (self.slots.len() - 1),
             }
         }
     }
 }
+
+/// [`FUNCTION_WORDS`] by token hash.
+static FUNCTION: std::sync::LazyLock<TokenTable<()>> =
+    std::sync::LazyLock::new(|| TokenTable::new(FUNCTION_WORDS.iter().map(|w| (*w, ()))));
 
 /// A whitespace-delimited word: its tokens, and whether it looks like ordinary text.
 #[derive(Debug, Clone, Copy)]
@@ -263,7 +275,8 @@ impl Scratch {
                     break;
                 }
             }
-            let function = k - first <= 2 && core.is_some_and(|t| function_words.contains(t.hash));
+            let function =
+                k - first <= 2 && core.is_some_and(|t| function_words.get(t.hash).is_some());
             self.words.push(Word {
                 first: first as u32,
                 last: (k - 1) as u32,
@@ -524,7 +537,7 @@ fn words(text: &str, mut f: impl FnMut(SentenceWord)) {
 
 /// Whether a word counts as context: three characters or more, not a function word.
 fn context_word(w: &[u8]) -> bool {
-    w.len() >= 3 && !FUNCTION.contains(fold_hash(w))
+    w.len() >= 3 && FUNCTION.get(fold_hash(w)).is_none()
 }
 
 /// The names of `response` and a keyed sample of its and `prompt`'s other words.
@@ -668,7 +681,7 @@ pub fn instruction(prompt: &str, response: &str, tokens: &mut Vec<Token>) -> Ins
     let pb = prompt.as_bytes();
     let grounded_word = |t: &Token| -> bool {
         let w = &pb[t.start as usize..t.end as usize];
-        if !t.word || w.len() < 4 || FUNCTION.contains(t.hash) {
+        if !t.word || w.len() < 4 || FUNCTION.get(t.hash).is_some() {
             return false;
         }
         let w = w.to_ascii_lowercase();

@@ -8,7 +8,7 @@ mod evidence;
 
 use std::sync::LazyLock;
 
-use super::poison::{self, Token};
+use super::poison::{self, Token, TokenTable};
 use super::{DetectorId, Hit};
 
 pub const PROMPT_INJECTION: &str = "PROMPT_INJECTION";
@@ -150,52 +150,25 @@ const KEYWORDS: &[&str] = &[
     "obeys",
 ];
 
-/// Open-addressing set of the keywords' token hashes (0: empty), each with whether it is a
-/// CSS property.
-static GATE: LazyLock<Vec<(u64, bool)>> = LazyLock::new(|| {
-    let mut t = vec![(0u64, false); GATE_SIZE];
-    for k in KEYWORDS {
-        let (word, property) = match k.strip_suffix(':') {
-            Some(w) => (w, true),
-            None => (*k, false),
-        };
-        let h = poison::fold_hash(word.as_bytes()) | 1;
-        let mut i = gate_slot(h);
-        while t[i].0 != 0 {
-            i = (i + 1) % GATE_SIZE;
-        }
-        t[i] = (h, property);
-    }
-    t
+/// The keywords by token hash, each with whether it is a CSS property.
+static GATE: LazyLock<TokenTable<bool>> = LazyLock::new(|| {
+    TokenTable::new(KEYWORDS.iter().map(|k| match k.strip_suffix(':') {
+        Some(w) => (w, true),
+        None => (*k, false),
+    }))
 });
-/// Eight slots per keyword or more: most tokens, not keywords, stop at an empty first slot.
-const GATE_SIZE: usize = 1024;
-
-#[inline]
-fn gate_slot(h: u64) -> usize {
-    (h >> (64 - GATE_SIZE.trailing_zeros())) as usize
-}
 
 /// Whether token `t` of `text` is a keyword: a word of the list, or a property of it followed
 /// by a colon.
 #[inline]
 fn is_keyword(text: &str, t: &Token) -> bool {
-    let h = t.hash | 1;
-    let g = &*GATE;
-    let mut i = gate_slot(h);
-    loop {
-        match g[i] {
-            (0, _) => return false,
-            (x, property) if x == h => {
-                return !property
-                    || text.as_bytes()[t.end as usize..]
-                        .iter()
-                        .find(|&&c| c != b' ')
-                        .is_some_and(|&c| c == b':')
-            }
-            _ => i = (i + 1) % GATE_SIZE,
-        }
-    }
+    GATE.get(t.hash).is_some_and(|property| {
+        !property
+            || text.as_bytes()[t.end as usize..]
+                .iter()
+                .find(|&&c| c != b' ')
+                .is_some_and(|&c| c == b':')
+    })
 }
 
 /// Bytes around a keyword whose sentences are judged.
