@@ -94,7 +94,7 @@ const FIXED: &[(u16, &[&str])] = &[
     (
         OVERRIDE,
         &[
-            r"\b(?:ignore|disregard|forget)\s+(?:all\s+|everything\s+)?(?:that|this|the\s+above|everything)(?:\s*[.!;,]|\s+and\b)",
+            r"\b(?:ignore|disregard|forget)\s+(?:all\s+|everything\s+)?(?:that|this|the\s+above|everything)(?:\s+(?:that\s+)?(?:came|comes|went|was\s+(?:said|written|stated))\s+(?:before|above|earlier|previously))?(?:\s*[.!;,]|\s+and\b)",
             r"\b(?:ignore|disregard|forget|skip)\s+(?:all\s+)?(?:the\s+)?(?:text|content|words|everything|anything|lines?)\s+(?:before|above|preceding|prior\s+to)\s+(?:this|here)\b",
             r"\b(?:ignore|disregard|forget)\s+(?:all\s+)?(?:the\s+|this\s+)?(?:text|content|words|page|document|everything)\s+(?:that\s+)?you(?:'ve|\s+have)?\s+(?:just\s+)?(?:read|seen|been\s+(?:given|shown))\b",
             r"\b(?:treat|consider|regard)\s+(?:everything|all|anything|the\s+(?:text|instructions|content))\s+(?:above|before|so\s+far|earlier)\s+as\s+(?:untrusted|fake|false|invalid|void|a\s+test|irrelevant|fiction|a\s+joke)\b",
@@ -481,8 +481,9 @@ fn holds_needed(s: &[u8]) -> bool {
 
 /// Whether evidence of `kinds` makes a planted instruction: a forged chat turn; an address with
 /// an order, an override, a role or a payload; a model described with an override, a role or a
-/// payload; two of override, role, payload and markup phrased as an order; or three of them.
-/// Never a mention (but a forged turn).
+/// payload; a role given with a payload ("your new identity is X, and X will praise …"); two of
+/// override, role, payload and markup phrased as an order; or three of them. Never a mention
+/// (but a forged turn).
 pub(super) fn planted(kinds: u16) -> bool {
     if kinds & FORGED != 0 {
         return true;
@@ -493,6 +494,7 @@ pub(super) fn planted(kinds: u16) -> bool {
     let strong = (kinds & (OVERRIDE | ROLE | PAYLOAD | MARKUP)).count_ones();
     (kinds & ADDRESS != 0 && kinds & (MOOD | OVERRIDE | ROLE | PAYLOAD) != 0)
         || (kinds & READER != 0 && kinds & (OVERRIDE | ROLE | PAYLOAD) != 0)
+        || (kinds & ROLE != 0 && kinds & PAYLOAD != 0)
         || (strong >= 2 && kinds & MOOD != 0)
         || strong >= 3
 }
