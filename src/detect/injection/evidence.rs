@@ -122,6 +122,9 @@ const FIXED: &[(u16, &[&str])] = &[
             // What came before declared void: "your earlier constraints do not apply here".
             r"\b(?:instructions|directions|directives|guidance|guidelines|rules|constraints|restrictions|programming|prompts?)\b(?:\s+\S+){0,3}?\s+(?:(?:do|does)\s+not|don't|doesn't|no\s+longer)\s+(?:apply|count|matter|hold|stand)\b",
             r"\b(?:instructions|directions|directives|guidance|guidelines|rules|constraints|restrictions|programming|prompts?|policies|task)\b(?:\s+\S+){0,3}?\s+(?:are|is|were|was|have\s+been|has\s+been|have|has)\s+(?:now\s+|hereby\s+|just\s+|only\s+)?(?:an?\s+(?:draft|test|joke|mistake|decoy|trap|fake)\b|fake|cancell?ed|expired|lapsed|void|null|revoked|lifted|suspended|obsolete|outdated|invalid|rescinded|withdrawn|superseded|no\s+longer)\b",
+            // What came before declared void without naming it: "everything above this line
+            // is obsolete".
+            r"\b(?:everything|all|anything|(?:all\s+)?the\s+(?:text|content|instructions|rules))\s+(?:above|before|preceding|prior)(?:\s+(?:this|here)(?:\s+(?:line|point|note|message|sentence|paragraph))?)?\s+(?:is|are|was|were|has\s+been|have\s+been)\s+(?:now\s+|hereby\s+)?(?:obsolete|void|null|invalid|outdated|cancell?ed|revoked|fake|fiction|irrelevant|a\s+test|superseded|no\s+longer\s+valid)\b",
             // Constraints dropped: "a model that has no filters".
             r"\b(?:ai|model|assistant|bot|chatbot|agent|persona|character|version)\s+(?:that\s+has|which\s+has|with|having)\s+no\s+(?:limits|limitations|filters|restrictions|rules|guardrails|censorship|boundaries|morals|ethics)\b",
             r"\bnever\s+(?:says?\s+no|refuses?)\b",
