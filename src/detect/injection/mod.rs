@@ -187,6 +187,9 @@ static NAMING: LazyLock<TokenTable<bool>> = LazyLock::new(|| {
     )
 });
 
+/// The token hash of `you`.
+static YOU: LazyLock<u64> = LazyLock::new(|| poison::fold_hash(b"you"));
+
 /// Whether word `t`, after the words hashed `before` and `last`, names the reader of a role
 /// ("you are HelperX"): no keyword need be near such a role.
 fn names_reader(text: &str, t: &Token, before: u64, last: u64) -> bool {
@@ -195,7 +198,7 @@ fn names_reader(text: &str, t: &Token, before: u64, last: u64) -> bool {
         return false;
     }
     match NAMING.get(last) {
-        Some(true) => before == poison::fold_hash(b"you"),
+        Some(true) => before == *YOU,
         Some(false) => b
             .windows(2)
             .any(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase()),
