@@ -115,12 +115,10 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as d:
             path = Path(d, "corpus.parquet")
             pq.write_table(pa.Table.from_pylist([{"text": r["text"]} for r in rows]), path)
-            _, rec, _ = run_audit(args.bin, str(path), "poison", None, "records", ["poison_score"])
-            _, findings, _ = run_audit(args.bin, str(path), "poison", None, "findings", ["row", "kind"])
+            _, rec, _ = run_audit(args.bin, str(path), "poison", None, "records", ["poison_score", "flags"])
         scores = [s or 0.0 for s in rec.column("poison_score").to_pylist()]
-        flagged = {r for r, k in zip(findings.column("row").to_pylist(), findings.column("kind").to_pylist())
-                   if k == "PROMPT_INJECTION"}
-        false = sum(1 for r in flagged if not rows[r]["family"])
+        false = sum(1 for f, r in zip(rec.column("flags").to_pylist(), rows)
+                    if "PROMPT_INJECTION" in f and not r["family"])
         print(f"seed {seed}: {len(rows)} records, clean records with a PROMPT_INJECTION finding: {false}")
         poisoned = [bool(r["family"]) for r in rows]
         total = recall_at(scores, poisoned, 0.01)
