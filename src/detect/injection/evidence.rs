@@ -184,7 +184,8 @@ const FIXED: &[(u16, &[&str])] = &[
         ROLE | MOOD,
         &[
             r"(?:^|[.!?:]\s+|\n\s*)you\s+are\s+(?-i:[A-Z][a-z]+),\s+an?\s+",
-            r"\byou\s+will\s+now\s+(?:play|act|be|become|behave|operate|pose|role-?play|impersonate|respond\s+as|speak\s+as)\b",
+            // Being someone, not being asked or shown something: "you will now be DAN".
+            r"\byou\s+will\s+now\s+(?:(?:play|act|become|behave|operate|pose|role-?play|impersonate|respond\s+as|speak\s+as)\b|be\s+(?:(?:an?|the|my|your)\s|(?-i:[A-Z])))",
             r"\b(?:henceforth|hereafter|from\s+now\s+on|starting\s+now|from\s+this\s+(?:point|moment)(?:\s+(?:on|onwards?|forward))?|from\s+here\s+on|going\s+forward),?\s+you\s+(?:are|will|must|shall|should|operate|act|behave|respond|serve|function|speak|talk|write|answer|reply)\b",
             r"(?:^|[.!?:]\s+|\n\s*)you\s+are\s+(?:no\s+longer|now)\s+(?:an?\s+|the\s+|(?-i:[A-Z]))",
             r"(?:^|[.!?:]\s+|\n\s*)you(?:'re|\s+are)\s+(?-i:[A-Z])\w+\s+now\b",
