@@ -88,11 +88,25 @@ pub fn fold_hash(bytes: &[u8]) -> u64 {
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
-        let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        h = (h ^ lower8(u64::from_le_bytes(w))).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        h = (h ^ lower8(tail(rest))).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
     mix(h)
+}
+
+/// 1 to 7 bytes as a little-endian `u64`, zero above them: read as two overlapping loads (no
+/// copy through memory, which would stall the load that follows it).
+#[inline]
+fn tail(b: &[u8]) -> u64 {
+    let n = b.len();
+    if n >= 4 {
+        let lo = u32::from_le_bytes(b[..4].try_into().expect("four bytes"));
+        let hi = u32::from_le_bytes(b[n - 4..].try_into().expect("four bytes"));
+        u64::from(lo) | u64::from(hi) << (8 * (n - 4))
+    } else {
+        u64::from(b[0])
+            | u64::from(b[n / 2]) << (8 * (n / 2))
+            | u64::from(b[n - 1]) << (8 * (n - 1))
+    }
 }
 
 /// Hash of an n-gram from its tokens' hashes (order matters).
@@ -939,6 +953,22 @@ mod tests {
          Grommet Tessel KrillBay Onyx Plume Tarsus Quill Vortigern Spindle Harrow Fennec Basalt \
          Mordant Jib Talon Crux Ember Lathe Sorrel"
             .into()
+    }
+
+    #[test]
+    fn tails_are_the_bytes_zero_padded() {
+        let text = b"abcdefgXYZ";
+        for n in 1..8 {
+            for at in 0..=text.len() - n {
+                let mut w = [0u8; 8];
+                w[..n].copy_from_slice(&text[at..at + n]);
+                assert_eq!(
+                    tail(&text[at..at + n]),
+                    u64::from_le_bytes(w),
+                    "{n} at {at}"
+                );
+            }
+        }
     }
 
     #[test]
