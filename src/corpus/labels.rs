@@ -132,15 +132,23 @@ impl Softmax {
             for i in (1..order.len()).rev() {
                 order.swap(i, (xorshift(&mut x) % (i as u64 + 1)) as usize);
             }
-            for &i in &order {
+            for (k, &i) in order.iter().enumerate() {
                 m.scores(&rows[i], &mut p);
                 softmax(&mut p);
                 p[docs[i].label] -= 1.0;
                 let share = RATE * (total - t) / total;
                 t += 1.0;
+                // While this record's weights are updated, the next record's are fetched: the
+                // fit waits on memory (weights of features met at random) more than it computes.
+                let mut ahead = order.get(k + 1).map_or(&[][..], |&j| &rows[j][..]).iter();
                 let features = rows[i].iter().map(|&(f, v)| (f as usize * labels, v));
                 // The biases last, as a feature of value 1.
                 for (at, v) in features.chain([(width * labels, 1.0)]) {
+                    if let Some(&(f, _)) = ahead.next() {
+                        let f = f as usize * labels;
+                        prefetch_weights(&m.w[f..][..labels]);
+                        prefetch_weights(&mean[f..][..labels]);
+                    }
                     let w = m.w[at..][..labels].iter_mut();
                     for ((w, u), g) in w.zip(&mut mean[at..][..labels]).zip(&p) {
                         *w -= RATE * g * v;
@@ -168,6 +176,15 @@ impl Softmax {
         self.scores(row, &mut p);
         softmax(&mut p);
         p
+    }
+}
+
+/// Fetches the cache lines holding a feature's weights (at most two).
+#[inline]
+fn prefetch_weights(w: &[f32]) {
+    if let (Some(first), Some(last)) = (w.first(), w.last()) {
+        super::prefetch(first);
+        super::prefetch(last);
     }
 }
 
