@@ -171,53 +171,54 @@ fn is_keyword(text: &str, t: &Token) -> bool {
     })
 }
 
-/// Words after which a name opens a search, as the name a role gives the reader: after `are`
-/// or `re` (when `you` comes before) any capitalised word ("you are Sigma"), after `as` or
-/// `become` only one with a capital inside ("operate as FreeAI"), since "such as Linux" is
-/// common. The value says whether any capitalised word counts.
-static NAMING: LazyLock<TokenTable<bool>> = LazyLock::new(|| {
+/// What a word must be to open a search after a given word: no keyword need be near a role
+/// given this way.
+#[derive(Clone, Copy, Default, PartialEq)]
+enum Opens {
+    #[default]
+    Nothing,
+    /// Any capitalised word, when `you` comes before: "you are Sigma", "you're Nova".
+    NameForYou,
+    /// A word with a capital inside: "operate as FreeAI", "become DarkGPT" ("such as Linux"
+    /// is common).
+    CompoundName,
+    /// `now`, when `you` comes before: "you will now impersonate", "you must now act".
+    NowForYou,
+}
+
+static OPENING: LazyLock<TokenTable<Opens>> = LazyLock::new(|| {
     TokenTable::new(
         [
-            ("are", true),
-            ("re", true),
-            ("as", false),
-            ("become", false),
+            ("are", Opens::NameForYou),
+            ("re", Opens::NameForYou),
+            ("as", Opens::CompoundName),
+            ("become", Opens::CompoundName),
+            ("will", Opens::NowForYou),
+            ("shall", Opens::NowForYou),
+            ("must", Opens::NowForYou),
         ]
         .into_iter(),
     )
 });
 
-/// The token hash of `you`.
+/// The token hashes of `you` and `now`.
 static YOU: LazyLock<u64> = LazyLock::new(|| poison::fold_hash(b"you"));
-
-/// Whether word `t`, after the words hashed `before` and `last`, names the reader of a role
-/// ("you are HelperX"): no keyword need be near such a role.
-fn names_reader(text: &str, t: &Token, before: u64, last: u64) -> bool {
-    let b = &text.as_bytes()[t.start as usize..t.end as usize];
-    if !b[0].is_ascii_uppercase() {
-        return false;
-    }
-    match NAMING.get(last) {
-        Some(true) => before == *YOU,
-        Some(false) => b
-            .windows(2)
-            .any(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase()),
-        None => false,
-    }
-}
-
-/// Modal verbs after which `now` turns to what the reader is to be ("you will now impersonate",
-/// "you must now act"): no keyword need be near such a turn either.
-static TURNING: LazyLock<TokenTable<()>> =
-    LazyLock::new(|| TokenTable::new(["will", "shall", "must"].into_iter().map(|w| (w, ()))));
-
-/// The token hash of `now`.
 static NOW: LazyLock<u64> = LazyLock::new(|| poison::fold_hash(b"now"));
 
-/// Whether word `t`, after the words hashed `before` and `last`, turns the reader to a new
-/// part: `now` after "you will", "you shall" or "you must".
-fn turns_reader(t: &Token, before: u64, last: u64) -> bool {
-    t.hash == *NOW && before == *YOU && TURNING.get(last).is_some()
+/// Whether word `t`, after the words hashed `before` and `last`, gives the reader a role with
+/// no keyword near: a name ("you are HelperX") or a turn ("you will now …").
+fn gives_role(text: &str, t: &Token, before: u64, last: u64) -> bool {
+    let b = &text.as_bytes()[t.start as usize..t.end as usize];
+    match OPENING.get(last).unwrap_or_default() {
+        Opens::Nothing => false,
+        Opens::NameForYou => before == *YOU && b[0].is_ascii_uppercase(),
+        Opens::CompoundName => {
+            b[0].is_ascii_uppercase()
+                && b.windows(2)
+                    .any(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase())
+        }
+        Opens::NowForYou => before == *YOU && t.hash == *NOW,
+    }
 }
 
 /// Bytes around a keyword whose sentences are judged.
@@ -246,9 +247,7 @@ pub fn scan(text: &str, tokens: &[Token], out: &mut Vec<Hit>) {
     // The two words before the current one.
     let (mut before, mut last) = (0u64, 0u64);
     for t in tokens {
-        if is_keyword(text, t)
-            || (t.word && (names_reader(text, t, before, last) || turns_reader(t, before, last)))
-        {
+        if is_keyword(text, t) || (t.word && gives_role(text, t, before, last)) {
             keys.push(t.start as usize);
         }
         if t.word {
