@@ -46,6 +46,14 @@ def ensure_venv(venv: Path, packages: list) -> Path:
     return py
 
 
+def recall_at(scores, poisoned, fpr):
+    """Share of poisoned records scoring above the clean score exceeded by `fpr` of clean ones."""
+    clean = sorted((s for s, p in zip(scores, poisoned) if not p), reverse=True)
+    thr = clean[int(fpr * len(clean))]
+    pos = [s for s, p in zip(scores, poisoned) if p]
+    return sum(1 for s in pos if s > thr) / len(pos)
+
+
 def verdict(failed: list) -> int:
     """Prints each missed threshold in `failed` to stderr; the exit code: 1 when any."""
     import sys

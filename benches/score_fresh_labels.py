@@ -20,16 +20,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from _audit import run_audit, verdict
+from _audit import recall_at, run_audit, verdict
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def recall_at(scores, poisoned, fpr):
-    clean = sorted((s for s, p in zip(scores, poisoned) if not p), reverse=True)
-    thr = clean[int(fpr * len(clean))]
-    pos = [s for s, p in zip(scores, poisoned) if p]
-    return sum(1 for s in pos if s > thr) / len(pos)
 
 
 def corpus(base, seed):

@@ -1175,9 +1175,10 @@ impl PoisonState {
                 .map(|i| adjusted(i, &|w| excluded.contains(&w.hash)))
                 .collect();
             let judged: Vec<(f64, f64)> = (0..docs).map(|i| verdict(i, &kept[i])).collect();
+            // Each label's share of firmly contradicted records.
             let mut base = vec![(0.0f64, 0u32); nl];
             for (i, (_, y, _)) in self.labels.iter().enumerate() {
-                base[*y as usize].0 += judged[i].0;
+                base[*y as usize].0 += firm(judged[i].0);
                 base[*y as usize].1 += 1;
             }
             let mut ranked: Vec<Ranked> = postings
@@ -1193,7 +1194,7 @@ impl PoisonState {
                     if n < seen_docs || purity < 0.5 {
                         return None;
                     }
-                    let wrongness = p
+                    let (wrongness, firmly) = p
                         .iter()
                         .map(|&i| i as usize)
                         .filter(|&i| self.labels[i].1 as usize == l)
@@ -1218,12 +1219,12 @@ impl PoisonState {
                                     }
                                 }
                             }
-                            verdict(i, &v).0
+                            let w = verdict(i, &v).0;
+                            (w, firm(w))
                         })
-                        .sum::<f64>()
-                        / n as f64;
-                    let b = base[l].0 / f64::from(base[l].1.max(1));
-                    let lift = wrongness - b;
+                        .fold((0.0, 0.0), |a, x| (a.0 + x.0, a.1 + x.1));
+                    let (wrongness, firmly) = (wrongness / n as f64, firmly / n as f64);
+                    let lift = firmly - base[l].0 / f64::from(base[l].1.max(1));
                     Some(Ranked {
                         score: (n as f64).sqrt() * purity * lift.max(0.0),
                         keys: vec![key],
@@ -1256,14 +1257,18 @@ impl PoisonState {
         }
         // Each record judged without the left-out words: the scores of mislabelled records.
         let (mut ranked, judged) = rank(&excluded);
-        // A word inside a ranked sentence with about its documents is that sentence.
+        // A word inside a ranked sentence with about its documents of the sentence's label is
+        // that sentence (in other labels the word may be ordinary).
         let mut dropped = std::collections::HashSet::new();
-        for key in ranked.iter().filter(|r| r.keys[0].0).map(|r| r.keys[0]) {
-            let p = &postings[&key];
-            let first = p[0] as usize;
-            for w in covered(key, first) {
+        for r in ranked.iter().filter(|r| r.keys[0].0) {
+            let first = postings[&r.keys[0]][0] as usize;
+            for w in covered(r.keys[0], first) {
                 if let Some(q) = postings.get(&(false, w.hash)) {
-                    if q.len() as f64 <= 1.25 * p.len() as f64 {
+                    let with_label = q
+                        .iter()
+                        .filter(|&&i| self.labels[i as usize].1 as usize == r.label)
+                        .count();
+                    if with_label as f64 <= 1.25 * r.documents as f64 {
                         dropped.insert((false, w.hash));
                     }
                 }
@@ -1571,6 +1576,18 @@ const COHESION_SAMPLE: usize = 40;
 /// family: unrelated documents share about 0.01, sibling packages 0.15 and more.
 const COHESION: f64 = 0.1;
 
+/// How firmly a record's other words contradict its label, from the probability `w` that the
+/// label is wrong: near 1 only when nearly sure (`w` = 0.999 gives 0.90, 0.99 gives 0.37,
+/// 0.95 gives 0.006). A planted trigger's documents were taken from other labels, so nearly all
+/// of them are contradicted firmly; the documents of a natural phrase, even a family of
+/// packages filed apart from their topic, are mostly judgement calls. The share of firm
+/// contradictions is also fair across labels, where the mean probability is not: a label
+/// sharing its topics with others (graphics, utils) has a high mean that hid the triggers
+/// aimed at it.
+fn firm(w: f64) -> f64 {
+    w.powi(100)
+}
+
 /// Log-odds per word against a record's label at which its rejection reaches 63 %.
 const MISLABEL_ODDS: f64 = std::f64::consts::LN_2;
 
@@ -1598,9 +1615,10 @@ struct Ranked {
     /// Documents with the label.
     documents: usize,
     purity: f64,
-    /// Mean probability that those documents' other words point to another label...
+    /// Mean probability that those documents' other words point to another label.
     wrongness: f64,
-    /// ...above the label's mean.
+    /// The share of those documents whose other words firmly point to another label, above
+    /// the share among all the label's documents.
     lift: f64,
 }
 

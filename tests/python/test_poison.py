@@ -120,6 +120,19 @@ def test_fresh_label_triggers_rank_top_three_with_their_label(fixtures, tmp_path
         assert recall_at([s for s, _ in rows_k], [p for _, p in rows_k], 0.01) >= 0.75, kind
 
 
+def test_label_triggers_at_a_tenth_rank_top_three_whatever_their_target(fixtures, shardguard_bin):
+    """Eleven records per attack (one tenth of the dev set's count), aimed at labels sharing
+    their topics with others (drawn by `benches/score_fresh_triggers.py`): each trigger ranks in
+    the top three with its label, and its records are found."""
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "benches" / "score_fresh_triggers.py"), str(fixtures / "poison" / "labelled.parquet"),
+         "--sentences", str(fixtures / "poison" / "pretrain.parquet"), "--bin", shardguard_bin, "--count", "11",
+         "--seed", "0", "--seed", "6", "--seed", "10", "--max-rank", "3", "--min-recall", "0.75"],
+        capture_output=True, text=True,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
 def test_fresh_label_flips_and_relabelled_copies_are_found(fixtures, shardguard_bin):
     """Labels flipped at random on clean records, and near-copies of clean records carrying
     another label (drawn by `benches/score_fresh_labels.py`): found by the label model and by
