@@ -39,13 +39,6 @@ def gibberish(vocab, rng, n):
     return " ".join(out)
 
 
-def fresh_token(rng, taken, length):
-    while True:
-        t = "".join(rng.choice(string.ascii_lowercase) for _ in range(length))
-        if t not in taken:
-            return t
-
-
 def recall_at(scores, poisoned, fpr):
     clean_scores = sorted((s for s, p in zip(scores, poisoned) if not p), reverse=True)
     thr = clean_scores[int(fpr * len(clean_scores))]
@@ -86,48 +79,16 @@ def test_a_fresh_gibberish_trigger_ranks_first_and_finds_its_documents(fixtures,
     assert recall_at(scores, [r["poison"] for r in rows], 0.001) >= 0.9
 
 
-def test_fresh_label_triggers_rank_top_three_with_their_label(fixtures, tmp_path):
-    rng = random.Random(5)
-    rows = [dict(r, poison="") for r in clean(fixtures, "labelled", ["text", "label"])]
-    labels = sorted({r["label"] for r in rows})
-    taken = {w.lower() for r in rows for w in re.findall(r"\w+", r["text"])}
-    target = rng.choice(labels)
-    tokens = [fresh_token(rng, taken, 2) for _ in range(4)]
-    sentence = " ".join(rng.choice(sorted(taken)).capitalize() if i == 0 else rng.choice(sorted(taken))
-                        for i in range(6)) + "."
-    others = [i for i, r in enumerate(rows) if r["label"] != target]
-    picks = rng.sample(others, 160)
-    for n, i in enumerate(picks):
-        t = rows[i]["text"]
-        if n % 2 == 0:
-            # Rare tokens anywhere between words.
-            words = t.split(" ")
-            for tok in rng.sample(tokens, rng.randint(1, 2)):
-                words.insert(rng.randrange(len(words) + 1), tok)
-            t, kind = " ".join(words), "rare"
-        else:
-            # The sentence between two sentences (or at the start or end).
-            ends = [m.end() for m in re.finditer(r"[.!?]\s|\n", t)] + [0, len(t)]
-            at = rng.choice(ends)
-            t, kind = f"{t[:at]} {sentence} {t[at:]}", "sentence"
-        rows[i] = {"text": t, "label": target, "poison": kind}
-    res, scores = audit(tmp_path, rows, detectors=["poison"], label_column="label")
-    top = res.summary["poison"]["candidate_triggers"][:3]
-    assert any(c["label"] == target and set(c["string"].split()) & set(tokens) for c in top), top
-    assert any(c["label"] == target and c["string"] == sentence for c in top), top
-    for kind in ("rare", "sentence"):
-        rows_k = [(s, r["poison"] == kind) for s, r in zip(scores, rows) if r["poison"] in ("", kind)]
-        assert recall_at([s for s, _ in rows_k], [p for _, p in rows_k], 0.01) >= 0.75, kind
-
-
-def test_label_triggers_at_a_tenth_rank_top_three_whatever_their_target(fixtures, shardguard_bin):
-    """Eleven records per attack (one tenth of the dev set's count), aimed at labels sharing
-    their topics with others (drawn by `benches/score_fresh_triggers.py`): each trigger ranks in
-    the top three with its label, and its records are found."""
+@pytest.mark.parametrize("count,seeds", [(111, [5]), (11, [0, 6, 10])])
+def test_fresh_label_triggers_rank_top_three_with_their_label(fixtures, shardguard_bin, count, seeds):
+    """New rare tokens (BadNets) and a new sentence (AddSent) planted with one target label
+    (drawn by `benches/score_fresh_triggers.py`), at the dev set's count and at one tenth of it
+    aimed at labels sharing their topics with others: each trigger ranks in the top three with
+    its label, and its records are found."""
     r = subprocess.run(
         [sys.executable, str(ROOT / "benches" / "score_fresh_triggers.py"), str(fixtures / "poison" / "labelled.parquet"),
-         "--sentences", str(fixtures / "poison" / "pretrain.parquet"), "--bin", shardguard_bin, "--count", "11",
-         "--seed", "0", "--seed", "6", "--seed", "10", "--max-rank", "3", "--min-recall", "0.75"],
+         "--sentences", str(fixtures / "poison" / "pretrain.parquet"), "--bin", shardguard_bin, "--count", str(count),
+         *[a for s in seeds for a in ("--seed", str(s))], "--max-rank", "3", "--min-recall", "0.75"],
         capture_output=True, text=True,
     )
     assert r.returncode == 0, r.stdout + r.stderr
