@@ -1582,8 +1582,7 @@ const COHESION: f64 = 0.1;
 /// of them are contradicted firmly; the documents of a natural phrase, even a family of
 /// packages filed apart from their topic, are mostly judgement calls. The share of firm
 /// contradictions is also fair across labels, where the mean probability is not: a label
-/// sharing its topics with others (graphics, utils) has a high mean that hid the triggers
-/// aimed at it.
+/// sharing its topics with others has a high mean, which hid the triggers aimed at it.
 fn firm(w: f64) -> f64 {
     w.powi(100)
 }
