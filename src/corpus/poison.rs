@@ -1264,11 +1264,14 @@ impl PoisonState {
             let first = postings[&r.keys[0]][0] as usize;
             for w in covered(r.keys[0], first) {
                 if let Some(q) = postings.get(&(false, w.hash)) {
+                    // Counted only up to the bound: a common word passes it early.
+                    let bound = (1.25 * r.documents as f64) as usize;
                     let with_label = q
                         .iter()
                         .filter(|&&i| self.labels[i as usize].1 as usize == r.label)
+                        .take(bound + 1)
                         .count();
-                    if with_label as f64 <= 1.25 * r.documents as f64 {
+                    if with_label <= bound {
                         dropped.insert((false, w.hash));
                     }
                 }
