@@ -1194,6 +1194,7 @@ impl PoisonState {
                     if n < seen_docs || purity < 0.5 {
                         return None;
                     }
+                    let mut others = vec![0u32; nl];
                     let (wrongness, firmly) = p
                         .iter()
                         .map(|&i| i as usize)
@@ -1219,6 +1220,13 @@ impl PoisonState {
                                     }
                                 }
                             }
+                            let y = own(i).0;
+                            if let Some(b) = (0..nl)
+                                .filter(|&k| k != y)
+                                .max_by(|&a, &b| v[a].total_cmp(&v[b]))
+                            {
+                                others[b] += 1;
+                            }
                             let w = verdict(i, &v).0;
                             (w, firm(w))
                         })
@@ -1233,6 +1241,7 @@ impl PoisonState {
                         purity,
                         wrongness,
                         lift,
+                        others,
                     })
                 })
                 .collect();
@@ -1355,6 +1364,26 @@ impl PoisonState {
             }
             sum / f64::from(pairs.max(1))
         };
+        // Whether a candidate's documents mostly fit one other label: a family of packages
+        // filed apart from their topic. A planted trigger's documents were taken from across
+        // the other labels, so the labels they fit are about as varied (Gini-Simpson) as the
+        // other labels' records are; `SPREAD` of that is the least a trigger is allowed.
+        let one_topic = |r: &Ranked| {
+            let simpson = |c: &mut dyn Iterator<Item = f64>| {
+                let v: Vec<f64> = c.collect();
+                let t: f64 = v.iter().sum();
+                if t == 0.0 {
+                    return 0.0;
+                }
+                1.0 - v.iter().map(|x| (x / t).powi(2)).sum::<f64>()
+            };
+            let expected = simpson(
+                &mut (0..nl)
+                    .filter(|&k| k != r.label)
+                    .map(|k| f64::from(label_docs[k])),
+            );
+            simpson(&mut r.others.iter().map(|&c| f64::from(c))) < SPREAD * expected
+        };
         let mut triggers: HashMap<(bool, u64), (usize, usize, f64)> = HashMap::new();
         for (at, r) in ranked.iter().enumerate() {
             let name = |key: &(bool, u64)| {
@@ -1375,6 +1404,7 @@ impl PoisonState {
                 && r.lift >= 0.25
                 && r.score >= 1.5
                 && apart.is_some_and(|last| at <= last)
+                && !one_topic(r)
                 && cohesion(r) < COHESION;
             if reported {
                 for k in &r.keys {
@@ -1579,6 +1609,10 @@ const COHESION_SAMPLE: usize = 40;
 /// family: unrelated documents share about 0.01, sibling packages 0.15 and more.
 const COHESION: f64 = 0.1;
 
+/// The least share of the expected variety of labels a trigger's documents fit (see
+/// `one_topic`).
+const SPREAD: f64 = 0.5;
+
 /// How firmly a record's other words contradict its label, from the probability `w` that the
 /// label is wrong: near 1 only when nearly sure (`w` = 0.999 gives 0.90, 0.99 gives 0.37,
 /// 0.95 gives 0.006). A planted trigger's documents were taken from other labels, so nearly all
@@ -1622,6 +1656,9 @@ struct Ranked {
     /// The share of those documents whose other words firmly point to another label, above
     /// the share among all the label's documents.
     lift: f64,
+    /// How many of those documents each other label fits best (a document counted once per
+    /// member of a group holding it).
+    others: Vec<u32>,
 }
 
 /// Merges suspicious words of one label that occur together in its documents (rare tokens
@@ -1709,6 +1746,12 @@ fn group_words(
         };
         let purity = docs.len() as f64 / all.len() as f64;
         let (wrongness, lift) = (mean(|r| r.wrongness), mean(|r| r.lift));
+        let mut others = vec![0u32; words[members[0]].others.len()];
+        for &k in &members {
+            for (o, c) in others.iter_mut().zip(&words[k].others) {
+                *o += c;
+            }
+        }
         let mut keys: Vec<(usize, (bool, u64))> = members
             .iter()
             .map(|&k| (words[k].documents, words[k].keys[0]))
@@ -1722,6 +1765,7 @@ fn group_words(
             purity,
             wrongness,
             lift,
+            others,
         });
     }
     rest.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.keys.cmp(&b.keys)));
@@ -1878,6 +1922,7 @@ mod tests {
                 purity: 1.0,
                 wrongness: 0.9,
                 lift: 0.5,
+                others: vec![1],
             })
             .collect();
         let grouped = group_words(ranked, &|_| true, &postings, |_| 0);

@@ -94,6 +94,16 @@ def test_fresh_label_triggers_rank_top_three_with_their_label(fixtures, shardgua
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+def test_a_clean_labelled_corpus_reports_no_label_trigger(fixtures, tmp_path):
+    """Families of packages filed apart from their topic (the plugins of one dashboard, the
+    modules of one framework) look like planted triggers by their words; none is reported."""
+    rows = [dict(r, poison=False) for r in clean(fixtures, "labelled", ["text", "label"])]
+    res, scores = audit(tmp_path, rows, detectors=["poison"], label_column="label")
+    reported = [c["string"] for c in res.summary["poison"]["candidate_triggers"] if c["reported"]]
+    assert reported == [], reported
+    assert not any(k == "TRIGGER_BURST" for k in res.findings.column("kind").to_pylist())
+
+
 def test_fresh_label_flips_and_relabelled_copies_are_found(fixtures, shardguard_bin):
     """Labels flipped at random on clean records, and near-copies of clean records carrying
     another label (drawn by `benches/score_fresh_labels.py`): found by the label model and by
