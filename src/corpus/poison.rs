@@ -1366,24 +1366,12 @@ impl PoisonState {
         };
         // Whether a candidate's documents mostly fit one other label: a family of packages
         // filed apart from their topic. A planted trigger's documents were taken from across
-        // the other labels, so the labels they fit are about as varied (Gini-Simpson) as the
-        // other labels' records are; `SPREAD` of that is the least a trigger is allowed.
-        let one_topic = |r: &Ranked| {
-            let simpson = |c: &mut dyn Iterator<Item = f64>| {
-                let v: Vec<f64> = c.collect();
-                let t: f64 = v.iter().sum();
-                if t == 0.0 {
-                    return 0.0;
-                }
-                1.0 - v.iter().map(|x| (x / t).powi(2)).sum::<f64>()
-            };
-            let expected = simpson(
-                &mut (0..nl)
-                    .filter(|&k| k != r.label)
-                    .map(|k| f64::from(label_docs[k])),
-            );
-            simpson(&mut r.others.iter().map(|&c| f64::from(c))) < SPREAD * expected
-        };
+        // the other labels, so the labels they fit are about as varied as the other labels'
+        // records are; `SPREAD` of that is the least a trigger is allowed.
+        let expected: Vec<f64> = (0..nl)
+            .map(|l| variety((0..nl).filter(|&k| k != l).map(|k| label_docs[k])))
+            .collect();
+        let one_topic = |r: &Ranked| variety(r.others.iter().copied()) < SPREAD * expected[r.label];
         let mut triggers: HashMap<(bool, u64), (usize, usize, f64)> = HashMap::new();
         for (at, r) in ranked.iter().enumerate() {
             let name = |key: &(bool, u64)| {
@@ -1612,6 +1600,16 @@ const COHESION: f64 = 0.1;
 /// The least share of the expected variety of labels a trigger's documents fit (see
 /// `one_topic`).
 const SPREAD: f64 = 0.5;
+
+/// The Gini-Simpson variety of `counts`: the chance that two items drawn from them (with
+/// replacement) fall in different classes; 0 when there are none.
+fn variety(counts: impl Iterator<Item = u32> + Clone) -> f64 {
+    let total: f64 = counts.clone().map(f64::from).sum();
+    if total == 0.0 {
+        return 0.0;
+    }
+    1.0 - counts.map(|c| (f64::from(c) / total).powi(2)).sum::<f64>()
+}
 
 /// How firmly a record's other words contradict its label, from the probability `w` that the
 /// label is wrong: near 1 only when nearly sure (`w` = 0.999 gives 0.90, 0.99 gives 0.37,
