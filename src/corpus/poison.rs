@@ -1807,6 +1807,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn variety_is_the_chance_two_draws_differ() {
+        assert_eq!(variety([].into_iter()), 0.0);
+        assert_eq!(variety([7].into_iter()), 0.0);
+        assert!((variety([3, 3].into_iter()) - 0.5).abs() < 1e-12);
+        assert!((variety([1, 1, 1, 1].into_iter()) - 0.75).abs() < 1e-12);
+        assert!(variety([9, 1].into_iter()) < variety([5, 5].into_iter()));
+    }
+
+    #[test]
     fn case_edits_count_words_capitalised_against_the_other_copy() {
         let doc = |t: &str| {
             let mut tokens = Vec::new();
