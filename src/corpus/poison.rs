@@ -1437,8 +1437,9 @@ impl PoisonState {
                     })
             })
             .collect();
-        // How much probability a regression fitted without the record gives its label; the
-        // records carrying a trigger teach it nothing (their labels are the attacker's).
+        // How much probability the words give a record's label, judged without the record's
+        // own label (a cross-fitted regression and the labels of its nearest records); the
+        // records carrying a trigger teach nothing (their labels are the attacker's).
         let p_own = super::labels::own_label_probability(
             &self
                 .labels
@@ -1453,18 +1454,15 @@ impl PoisonState {
                 .collect::<Vec<_>>(),
             nl,
         );
-        // A record's own label judged by both models, with every word (the words left out
-        // above are the ones that tell labels apart best, and a record relabelled without a
-        // trigger is caught by them): the firmer rejection, squashed into [0, 0.95).
-        let lr_reject = |i: usize| {
-            // Nats by which the regression puts the label below chance.
+        // A record's own label judged with every word (the words left out above are the ones
+        // that tell labels apart best, and a record relabelled without a trigger is caught by
+        // them): its rejection, squashed into [0, 0.95).
+        let reject = |i: usize| {
+            // Nats by which the label's probability is below chance.
             let below = (1.0 / (p_own[i] * nl as f64).max(1e-12)).ln().max(0.0);
             1.0 - (-below / BELOW_CHANCE).exp()
         };
-        let mislabel = |i: usize| {
-            let nb = rejection(verdict(i, &ll[i]).1, self.labels[i].2.words.len());
-            0.95 * nb.max(lr_reject(i))
-        };
+        let mislabel = |i: usize| 0.95 * reject(i);
         let p_wrong: Vec<f64> = judged.iter().map(|j| j.0).collect();
         for (i, (record, _, _)) in self.labels.iter().enumerate() {
             let r = *record as usize;
@@ -1570,11 +1568,12 @@ impl PoisonState {
                         let s = &mut out.scores[rec as usize];
                         // How far its own words reject its label for the other copy's: a
                         // copy relabelled at random is rejected; two sections sharing a
-                        // description are not.
+                        // description are not, and then the conflict alone ranks below most
+                        // records whose words reject their label.
                         let unfit = rejection(-m, self.labels[me].2.words.len())
-                            .max(lr_reject(me))
+                            .max(reject(me))
                             .max(derived);
-                        *s = s.max(rarity * (0.3 + 0.65 * unfit));
+                        *s = s.max(rarity * (0.2 + 0.75 * unfit));
                     }
                 }
             }
