@@ -3,12 +3,13 @@ planted with one target label in records of the other labels, as the dev set's a
 but with new strings and every label in turn as the target.
 
     python benches/score_fresh_triggers.py [LABELLED] [--sentences PARQUET] [--bin BIN]
-        [--seed S ...] [--count N ...] [--max-rank K] [--min-recall R]
+        [--seed S ...] [--count N ...] [--natural K] [--max-rank K] [--min-recall R]
 
 LABELLED defaults to ../shared/data/poison/labelled.parquet and the sentences' source to
 ../shared/data/poison/pretrain.parquet; only clean records of either are used. Seed S targets
 the S-th label (in sorted order, modulo their number), draws 5 two-letter tokens that no clean
-record holds and one sentence of 4 to 8 words from the sentences' source. Each of COUNT records
+record holds (with `--natural K`: that at most K clean records hold, case folded; 2 of the dev
+set's 5 are held, `mb` by 12 as "MB") and one sentence of 4 to 8 words from the sentences' source. Each of COUNT records
 gets 1 to 3 of the tokens between its words; COUNT others get the sentence at a sentence
 boundary. The audit (`poison`, `--label-column label`) runs on the result; per seed and count
 it prints each attack's rank among `candidate_triggers` (the first with the target label and a
@@ -23,6 +24,7 @@ import re
 import string
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import pyarrow as pa
@@ -82,14 +84,15 @@ def main() -> int:
     ap.add_argument("--bin", default=os.environ.get("SHARDGUARD_BIN", str(ROOT / "target/release/shardguard")))
     ap.add_argument("--seed", type=int, action="append", default=None)
     ap.add_argument("--count", type=int, action="append", default=None)
+    ap.add_argument("--natural", type=int, default=0)
     ap.add_argument("--max-rank", type=int, default=None)
     ap.add_argument("--min-recall", type=float, default=0.0)
     args = ap.parse_args()
     t = pq.read_table(args.labelled, columns=["text", "label", "attack_type"]).to_pylist()
     base = [{"text": r["text"], "label": r["label"]} for r in t if r["attack_type"] == "clean"]
     labels = sorted({r["label"] for r in base})
-    words = {w for r in base for w in re.findall(r"\w+", r["text"].lower())}
-    absent = [a + b for a in string.ascii_lowercase for b in string.ascii_lowercase if a + b not in words]
+    held = Counter(w for r in base for w in set(re.findall(r"\w+", r["text"].lower())))
+    absent = [a + b for a in string.ascii_lowercase for b in string.ascii_lowercase if held[a + b] <= args.natural]
     pool = sentences(args.sentences)
     print(f"{'count':>5} {'seed':>4} {'target':<10} {'rare rank':>9} {'R@1%':>6} {'sentence rank':>13} {'R@1%':>6}")
     failed = []

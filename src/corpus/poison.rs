@@ -1267,7 +1267,8 @@ impl PoisonState {
         // Each record judged without the left-out words: the scores of mislabelled records.
         let (mut ranked, judged) = rank(&excluded);
         // A word inside a ranked sentence with about its documents of the sentence's label is
-        // that sentence (in other labels the word may be ordinary).
+        // that sentence, as a candidate for that label (in other labels the word may be
+        // ordinary, or planted elsewhere).
         let mut dropped = std::collections::HashSet::new();
         for r in ranked.iter().filter(|r| r.keys[0].0) {
             let first = postings[&r.keys[0]][0] as usize;
@@ -1281,12 +1282,12 @@ impl PoisonState {
                         .take(bound + 1)
                         .count();
                     if with_label <= bound {
-                        dropped.insert((false, w.hash));
+                        dropped.insert(((false, w.hash), r.label));
                     }
                 }
             }
         }
-        ranked.retain(|r| !dropped.contains(&r.keys[0]));
+        ranked.retain(|r| !dropped.contains(&(r.keys[0], r.label)));
         let ranked = group_words(ranked, &suspicious, &postings, |i| {
             self.labels[i].1 as usize
         });
@@ -1903,6 +1904,33 @@ mod tests {
             .collect::<std::collections::HashSet<u64>>();
         let planted: std::collections::HashSet<u64> = planted.into_iter().collect();
         assert_eq!(flagged, planted);
+    }
+
+    #[test]
+    fn a_planted_token_inside_another_label_s_repeated_sentence_is_still_its_label_s_trigger() {
+        // Four records of label 3 share a sentence holding the planted token: that sentence is
+        // label 3's candidate, the token stays label 0's.
+        let (mut state, planted) = labelled_state();
+        for k in 0..4 {
+            let text = format!("topic3w{k} topic3w9. Run zqxv within the pipeline now.");
+            let mut tokens = Vec::new();
+            crate::detect::poison::tokenize(&text, &mut tokens);
+            let doc = crate::detect::poison::label_doc(&text, &tokens);
+            state.push_label(state.records, "label3", doc);
+            state.records += 1;
+        }
+        let out = state.finish(&PoisonConfig::default(), None);
+        let token = out
+            .candidates
+            .iter()
+            .find(|c| c.reported && c.string.split(' ').any(|w| w == "zqxv"));
+        assert_eq!(
+            token.and_then(|c| c.label.as_deref()),
+            Some("label0"),
+            "{:?}",
+            out.candidates
+        );
+        assert!(token.is_some_and(|c| c.documents as usize >= planted.len()));
     }
 
     #[test]
