@@ -79,16 +79,17 @@ def test_a_fresh_gibberish_trigger_ranks_first_and_finds_its_documents(fixtures,
     assert recall_at(scores, [r["poison"] for r in rows], 0.001) >= 0.9
 
 
-@pytest.mark.parametrize("count,seeds", [(111, [5]), (11, [0, 6, 10])])
-def test_fresh_label_triggers_rank_top_three_with_their_label(fixtures, shardguard_bin, count, seeds):
+@pytest.mark.parametrize("count,seeds,natural", [(111, [5], 0), (11, [0, 6, 10], 0), (111, [0, 9], 12)])
+def test_fresh_label_triggers_rank_top_three_with_their_label(fixtures, shardguard_bin, count, seeds, natural):
     """New rare tokens (BadNets) and a new sentence (AddSent) planted with one target label
     (drawn by `benches/score_fresh_triggers.py`), at the dev set's count and at one tenth of it
-    aimed at labels sharing their topics with others: each trigger ranks in the top three with
-    its label, and its records are found."""
+    aimed at labels sharing their topics with others, and tokens a few clean records already
+    hold: each trigger ranks in the top three with its label, and its records are found."""
     r = subprocess.run(
         [sys.executable, str(ROOT / "benches" / "score_fresh_triggers.py"), str(fixtures / "poison" / "labelled.parquet"),
          "--sentences", str(fixtures / "poison" / "pretrain.parquet"), "--bin", shardguard_bin, "--count", str(count),
-         *[a for s in seeds for a in ("--seed", str(s))], "--max-rank", "3", "--min-recall", "0.75"],
+         *[a for s in seeds for a in ("--seed", str(s))], "--natural", str(natural),
+         "--max-rank", "3", "--min-recall", "0.75"],
         capture_output=True, text=True,
     )
     assert r.returncode == 0, r.stdout + r.stderr
@@ -110,7 +111,7 @@ def test_fresh_label_flips_and_relabelled_copies_are_found(fixtures, shardguard_
     dedup, not by any planted string."""
     r = subprocess.run(
         [sys.executable, str(ROOT / "benches" / "score_fresh_labels.py"), str(fixtures / "poison" / "labelled.parquet"),
-         "--bin", shardguard_bin, "--seed", "11", "--min-flip", "0.5", "--min-copy", "0.75"],
+         "--bin", shardguard_bin, "--seed", "11", "--min-flip", "0.6", "--min-copy", "0.75"],
         capture_output=True, text=True,
     )
     assert r.returncode == 0, r.stdout + r.stderr
