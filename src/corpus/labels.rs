@@ -160,26 +160,12 @@ fn neighbour_share(space: &Tfidf, docs: &[LabelledFeatures<'_>], labels: usize) 
     let cap = ((n / RARE_SHARE) as u32).clamp(RARE_MIN, RARE_MAX);
     // Features are indexed from the most frequent down: the rarer ones are a suffix.
     let first = space.df.partition_point(|&c| c > cap);
-    // Postings of the rarer features over trusted records, flattened.
-    let mut start = vec![0u32; space.width() - first + 1];
-    for (d, row) in docs.iter().zip(&space.rows) {
-        if d.trusted {
-            for &(f, _) in row.iter().filter(|x| x.0 as usize >= first) {
-                start[f as usize - first + 1] += 1;
-            }
-        }
-    }
-    for k in 1..start.len() {
-        start[k] += start[k - 1];
-    }
-    let mut fill = start.clone();
-    let mut postings = vec![(0u32, 0f32); start[start.len() - 1] as usize];
+    // Postings of the rarer features over trusted records.
+    let mut postings: Vec<Vec<(u32, f32)>> = vec![Vec::new(); space.width() - first];
     for (j, (d, row)) in docs.iter().zip(&space.rows).enumerate() {
         if d.trusted {
             for &(f, v) in row.iter().filter(|x| x.0 as usize >= first) {
-                let at = &mut fill[f as usize - first];
-                postings[*at as usize] = (j as u32, v);
-                *at += 1;
+                postings[f as usize - first].push((j as u32, v));
             }
         }
     }
@@ -194,8 +180,7 @@ fn neighbour_share(space: &Tfidf, docs: &[LabelledFeatures<'_>], labels: usize) 
             || (vec![0f32; n], Vec::<u32>::new()),
             |(sim, touched), i| {
                 for &(f, v) in space.rows[i].iter().filter(|x| x.0 as usize >= first) {
-                    let f = f as usize - first;
-                    for &(j, w) in &postings[start[f] as usize..start[f + 1] as usize] {
+                    for &(j, w) in &postings[f as usize - first] {
                         if j as usize != i {
                             if sim[j as usize] == 0.0 {
                                 touched.push(j);

@@ -1463,11 +1463,10 @@ impl PoisonState {
             let below = (1.0 / (p_own[i] * nl as f64).max(1e-12)).ln().max(0.0);
             1.0 - (-below / BELOW_CHANCE).exp()
         };
-        let mislabel = |i: usize| 0.95 * reject(i);
         let p_wrong: Vec<f64> = judged.iter().map(|j| j.0).collect();
         for (i, (record, _, _)) in self.labels.iter().enumerate() {
             let r = *record as usize;
-            let mut score = mislabel(i);
+            let mut score = 0.95 * reject(i);
             if let Some((c, x, strength)) = hits[i] {
                 let t = &out.candidates[c];
                 out.findings.push(RecordFinding {
