@@ -228,17 +228,15 @@ impl Softmax {
         labels: usize,
         seed: u64,
     ) -> Self {
-        let mut m = Self {
-            w: vec![0.0; (width + 1) * labels],
-            labels,
-            width,
-        };
+        // Per feature (the biases last, as a feature of value 1), its `labels` weights and then
+        // their mean over all steps, side by side: an update touches one stretch of memory. An
+        // update at step t counts (T - t) / T times in the mean.
+        let stride = 2 * labels;
+        let mut wm = vec![0.0f32; (width + 1) * stride];
         let mut order = train.to_vec();
         let mut x = 0x9e37_79b9_7f4a_7c15u64 ^ seed.wrapping_mul(0xff51_afd7_ed55_8ccd);
         let mut p = vec![0.0f32; labels];
-        // The mean of the weights over all steps: an update at step t counts (T - t) / T times.
         let total = (EPOCHS * order.len()) as f32;
-        let mut mean = vec![0.0f32; m.w.len()];
         let mut t = 0f32;
         for _ in 0..EPOCHS {
             // Fisher-Yates with a fixed xorshift: the same fit on every run.
@@ -246,7 +244,7 @@ impl Softmax {
                 order.swap(i, (xorshift(&mut x) % (i as u64 + 1)) as usize);
             }
             for (k, &i) in order.iter().enumerate() {
-                m.scores(&rows[i], &mut p);
+                scores(&wm, stride, width, &rows[i], &mut p);
                 softmax(&mut p);
                 p[docs[i].label] -= 1.0;
                 let share = RATE * (total - t) / total;
@@ -254,41 +252,49 @@ impl Softmax {
                 // While this record's weights are updated, the next record's are fetched: the
                 // fit waits on memory (weights of features met at random) more than it computes.
                 let mut ahead = order.get(k + 1).map_or(&[][..], |&j| &rows[j][..]).iter();
-                let features = rows[i].iter().map(|&(f, v)| (f as usize * labels, v));
-                // The biases last, as a feature of value 1.
-                for (at, v) in features.chain([(width * labels, 1.0)]) {
+                let features = rows[i].iter().map(|&(f, v)| (f as usize * stride, v));
+                for (at, v) in features.chain([(width * stride, 1.0)]) {
                     if let Some(&(f, _)) = ahead.next() {
-                        let f = f as usize * labels;
-                        prefetch_weights(&m.w[f..][..labels]);
-                        prefetch_weights(&mean[f..][..labels]);
+                        prefetch_weights(&wm[f as usize * stride..][..stride]);
                     }
-                    let w = m.w[at..][..labels].iter_mut();
-                    for ((w, u), g) in w.zip(&mut mean[at..][..labels]).zip(&p) {
+                    let (w, mean) = wm[at..][..stride].split_at_mut(labels);
+                    for ((w, u), g) in w.iter_mut().zip(mean).zip(&p) {
                         *w -= RATE * g * v;
                         *u -= share * g * v;
                     }
                 }
             }
         }
-        m.w = mean;
-        m
-    }
-
-    fn scores(&self, row: &[(u32, f32)], out: &mut [f32]) {
-        out.copy_from_slice(&self.w[self.width * self.labels..]);
-        for (f, v) in row {
-            let w = &self.w[*f as usize * self.labels..][..self.labels];
-            for (o, w) in out.iter_mut().zip(w) {
-                *o += w * v;
-            }
+        // The means, moved down in place to `labels` per feature.
+        for at in 0..(width + 1) * labels {
+            wm[at] = wm[at / labels * stride + labels + at % labels];
+        }
+        wm.truncate((width + 1) * labels);
+        wm.shrink_to_fit();
+        Self {
+            w: wm,
+            labels,
+            width,
         }
     }
 
     fn probabilities(&self, row: &[(u32, f32)]) -> Vec<f32> {
         let mut p = vec![0.0; self.labels];
-        self.scores(row, &mut p);
+        scores(&self.w, self.labels, self.width, row, &mut p);
         softmax(&mut p);
         p
+    }
+}
+
+/// The scores of `row` under weights laid out `stride` apart per feature, the first
+/// `out.len()` of each being the weights (the biases after the `width` features).
+fn scores(w: &[f32], stride: usize, width: usize, row: &[(u32, f32)], out: &mut [f32]) {
+    out.copy_from_slice(&w[width * stride..][..out.len()]);
+    for (f, v) in row {
+        let w = &w[*f as usize * stride..][..out.len()];
+        for (o, w) in out.iter_mut().zip(w) {
+            *o += w * v;
+        }
     }
 }
 
