@@ -9,9 +9,9 @@ LABELLED defaults to ../shared/data/poison/labelled.parquet and the sentences' s
 ../shared/data/poison/pretrain.parquet; only clean records of either are used. Seed S targets
 the S-th label (in sorted order, modulo their number), draws 5 two-letter tokens that no clean
 record holds (with `--natural K`: that at most K clean records hold, case folded; 2 of the dev
-set's 5 are held, `mb` by 12 as "MB") and one sentence of 4 to 8 words from the sentences' source. Each of COUNT records
-gets 1 to 3 of the tokens between its words; COUNT others get the sentence at a sentence
-boundary. The audit (`poison`, `--label-column label`) runs on the result; per seed and count
+set's 5 are held, `mb` by 12 as "MB") and one sentence of 4 to 8 words from the sentences'
+source. Each of COUNT records gets 1 to 3 of the tokens between its words; COUNT others get the
+sentence at a sentence boundary. The audit (`poison`, `--label-column label`) runs on the result; per seed and count
 it prints each attack's rank among `candidate_triggers` (the first with the target label and a
 token of the attack, or the sentence itself) and its recall at 1 % false-positive rate on clean
 records. With `--max-rank` / `--min-recall`, exits 1 when one is missed.
